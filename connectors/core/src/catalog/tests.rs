@@ -1,0 +1,460 @@
+use super::*;
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn shared() -> &'static Catalog {
+    static CATALOG: std::sync::OnceLock<Catalog> = std::sync::OnceLock::new();
+    CATALOG.get_or_init(|| Catalog::builtin().expect("built-in catalog is valid"))
+}
+
+fn cat() -> Catalog {
+    shared().clone()
+}
+
+fn place(p: Provider, loc: &str, date: &str) -> Placement {
+    shared().classify(p, loc, d(date), ClassifyOptions::default())
+}
+
+#[test]
+fn builtin_catalog_is_valid_and_large() {
+    let c = cat();
+    let n = c.entries().count();
+    assert!(n > 150, "only {n} locations");
+    for p in Provider::ALL {
+        assert!(c.entries().filter(|e| e.provider == p).count() > 30, "{p}");
+    }
+}
+
+#[test]
+fn every_country_in_the_catalog_has_a_name() {
+    let c = cat();
+    for e in c.entries() {
+        for country in &e.countries {
+            assert!(
+                c.country_name(country).is_some(),
+                "{} {}: country {country} missing from countries.csv",
+                e.provider,
+                e.location
+            );
+        }
+    }
+}
+
+#[test]
+fn london_is_adequacy_not_eea_although_named_eu() {
+    let p = place(Provider::Aws, "eu-west-2", "2025-01-01");
+    assert_eq!(p.countries, ["GB"]);
+    assert_eq!(p.class, JurisdictionClass::Adequacy);
+    assert!(p.basis.contains("2021/1772"), "{}", p.basis);
+    let renewed = place(Provider::Aws, "eu-west-2", "2026-06-01");
+    assert_eq!(renewed.class, JurisdictionClass::Adequacy);
+    assert!(renewed.basis.contains("renewal"), "{}", renewed.basis);
+}
+
+#[test]
+fn london_was_eea_until_the_end_of_the_brexit_transition() {
+    assert_eq!(
+        place(Provider::Aws, "eu-west-2", "2020-06-01").class,
+        JurisdictionClass::Eea
+    );
+}
+
+#[test]
+fn us_east_1_is_third_country_between_privacy_shield_and_dpf() {
+    let p = place(Provider::Aws, "us-east-1", "2022-01-01");
+    assert_eq!(p.countries, ["US"]);
+    assert_eq!(p.class, JurisdictionClass::ThirdCountry);
+    assert!(p.basis.contains("2016/1250"), "{}", p.basis);
+}
+
+#[test]
+fn us_east_1_is_adequacy_under_dpf_for_certified_providers_only() {
+    let p = place(Provider::Aws, "us-east-1", "2024-01-01");
+    assert_eq!(p.class, JurisdictionClass::Adequacy);
+    assert!(p.basis.contains("2023/1795"), "{}", p.basis);
+    let uncertified = cat().classify(
+        Provider::Aws,
+        "us-east-1",
+        d("2024-01-01"),
+        ClassifyOptions {
+            dpf_certified: false,
+        },
+    );
+    assert_eq!(uncertified.class, JurisdictionClass::ThirdCountry);
+    assert!(
+        uncertified.basis.contains("certified"),
+        "{}",
+        uncertified.basis
+    );
+}
+
+#[test]
+fn dpf_starts_on_2023_07_10() {
+    assert_eq!(
+        place(Provider::Azure, "eastus", "2023-07-09").class,
+        JurisdictionClass::ThirdCountry
+    );
+    assert_eq!(
+        place(Provider::Azure, "eastus", "2023-07-10").class,
+        JurisdictionClass::Adequacy
+    );
+}
+
+#[test]
+fn gcs_eur4_dual_region_is_netherlands_and_finland_eea() {
+    let p = place(Provider::Gcp, "EUR4", "2025-01-01");
+    let mut countries = p.countries.clone();
+    countries.sort();
+    assert_eq!(countries, ["FI", "NL"]);
+    assert_eq!(p.class, JurisdictionClass::Eea);
+    assert_eq!(p.basis, "EEA");
+    assert_eq!(p.kind, Some(LocationKind::DualRegion));
+}
+
+#[test]
+fn gcs_eur5_mixes_eea_and_adequacy_and_takes_the_worse() {
+    let p = place(Provider::Gcp, "EUR5", "2025-01-01");
+    assert!(p.countries.contains(&"GB".to_string()), "{:?}", p.countries);
+    assert_eq!(p.class, JurisdictionClass::Adequacy);
+    assert!(p.basis.starts_with("GB: "), "{}", p.basis);
+}
+
+#[test]
+fn brazil_is_adequacy_only_from_2026() {
+    let before = place(Provider::Azure, "brazilsouth", "2025-06-01");
+    assert_eq!(before.countries, ["BR"]);
+    assert_eq!(before.class, JurisdictionClass::ThirdCountry);
+    assert!(before.basis.contains("2026/179"), "{}", before.basis);
+    let after = place(Provider::Azure, "brazilsouth", "2026-06-01");
+    assert_eq!(after.class, JurisdictionClass::Adequacy);
+}
+
+#[test]
+fn hong_kong_and_china_are_c2000_excluded() {
+    for (p, loc, country) in [
+        (Provider::Aws, "ap-east-1", "HK"),
+        (Provider::Aws, "cn-north-1", "CN"),
+        (Provider::Azure, "eastasia", "HK"),
+        (Provider::Gcp, "asia-east2", "HK"),
+        (Provider::Azure, "chinanorth2", "CN"),
+    ] {
+        let pl = place(p, loc, "2025-01-01");
+        assert_eq!(pl.countries, [country], "{p} {loc}");
+        assert_eq!(pl.class, JurisdictionClass::C2000Excluded, "{p} {loc}");
+    }
+}
+
+#[test]
+fn zurich_is_adequacy() {
+    for (p, loc) in [
+        (Provider::Aws, "eu-central-2"),
+        (Provider::Azure, "switzerlandnorth"),
+        (Provider::Gcp, "europe-west6"),
+    ] {
+        let pl = place(p, loc, "2025-01-01");
+        assert_eq!(pl.countries, ["CH"], "{p} {loc}");
+        assert_eq!(pl.class, JurisdictionClass::Adequacy, "{p} {loc}");
+        assert!(pl.basis.contains("2000/518"), "{}", pl.basis);
+    }
+}
+
+#[test]
+fn middle_east_is_not_one_class() {
+    assert_eq!(
+        place(Provider::Aws, "il-central-1", "2025-01-01").class,
+        JurisdictionClass::Adequacy
+    );
+    assert_eq!(
+        place(Provider::Gcp, "me-west1", "2025-01-01").class,
+        JurisdictionClass::Adequacy
+    );
+    assert_eq!(
+        place(Provider::Azure, "israelcentral", "2025-01-01").class,
+        JurisdictionClass::Adequacy
+    );
+    for (p, loc) in [
+        (Provider::Aws, "me-central-1"),
+        (Provider::Aws, "me-south-1"),
+        (Provider::Azure, "qatarcentral"),
+        (Provider::Gcp, "me-central2"),
+    ] {
+        assert_eq!(
+            place(p, loc, "2025-01-01").class,
+            JurisdictionClass::ThirdCountry,
+            "{p} {loc}"
+        );
+    }
+}
+
+#[test]
+fn s3_null_and_legacy_eu_constraints_normalise() {
+    let c = cat();
+    assert_eq!(c.normalise(Provider::Aws, ""), "us-east-1");
+    assert_eq!(c.normalise(Provider::Aws, "null"), "us-east-1");
+    assert_eq!(c.normalise(Provider::Aws, "EU"), "eu-west-1");
+    assert_eq!(c.normalise(Provider::Aws, " eu-central-1 "), "eu-central-1");
+}
+
+#[test]
+fn aws_availability_zones_normalise_to_their_region() {
+    let c = cat();
+    assert_eq!(c.normalise(Provider::Aws, "eu-west-1a"), "eu-west-1");
+    assert_eq!(
+        c.normalise(Provider::Aws, "us-gov-west-1b"),
+        "us-gov-west-1"
+    );
+}
+
+#[test]
+fn aws_local_zone_in_another_country_takes_that_country() {
+    let p = place(Provider::Aws, "us-east-1-qro-1a", "2025-01-01");
+    assert_eq!(p.location, "us-east-1-qro-1");
+    assert_eq!(p.countries, ["MX"]);
+    assert_eq!(p.class, JurisdictionClass::ThirdCountry);
+    assert_eq!(p.kind, Some(LocationKind::LocalZone));
+}
+
+#[test]
+fn unknown_aws_local_zone_is_unknown_not_its_parent_region() {
+    let p = place(Provider::Aws, "eu-west-1-zzz-9a", "2025-01-01");
+    assert_eq!(p.class, JurisdictionClass::Unknown);
+    assert!(p.basis.contains("Local Zone"), "{}", p.basis);
+}
+
+#[test]
+fn azure_display_names_normalise_to_programmatic_names() {
+    let c = cat();
+    assert_eq!(c.normalise(Provider::Azure, "West Europe"), "westeurope");
+    assert_eq!(
+        c.normalise(Provider::Azure, "(Europe) North Europe"),
+        "northeurope"
+    );
+    assert_eq!(c.normalise(Provider::Azure, "Brazil South"), "brazilsouth");
+    assert_eq!(
+        place(Provider::Azure, "West Europe", "2025-01-01").countries,
+        ["NL"]
+    );
+}
+
+#[test]
+fn azure_geo_pairs_resolve() {
+    let c = cat();
+    assert_eq!(
+        c.get(Provider::Azure, "brazilsouth")
+            .unwrap()
+            .pair
+            .as_deref(),
+        Some("southcentralus")
+    );
+    assert_eq!(
+        c.get(Provider::Azure, "northeurope")
+            .unwrap()
+            .pair
+            .as_deref(),
+        Some("westeurope")
+    );
+}
+
+#[test]
+fn gcs_upper_case_and_zones_normalise() {
+    let c = cat();
+    assert_eq!(c.normalise(Provider::Gcp, "EUROPE-WEST4"), "europe-west4");
+    assert_eq!(c.normalise(Provider::Gcp, "europe-west4-a"), "europe-west4");
+    assert_eq!(c.normalise(Provider::Gcp, "NAM4"), "nam4");
+    assert_eq!(
+        place(Provider::Gcp, "EU", "2025-01-01").class,
+        JurisdictionClass::Eea
+    );
+    assert_ne!(
+        place(Provider::Gcp, "US", "2022-01-01").class,
+        JurisdictionClass::Eea
+    );
+    assert_ne!(
+        place(Provider::Gcp, "ASIA", "2025-01-01").class,
+        JurisdictionClass::Eea
+    );
+}
+
+#[test]
+fn gcs_london_and_zurich_are_not_eea_although_named_europe() {
+    assert_eq!(
+        place(Provider::Gcp, "europe-west2", "2025-01-01").class,
+        JurisdictionClass::Adequacy
+    );
+    assert_eq!(
+        place(Provider::Gcp, "europe-west6", "2025-01-01").class,
+        JurisdictionClass::Adequacy
+    );
+}
+
+#[test]
+fn unknown_location_is_never_eea() {
+    for p in Provider::ALL {
+        let pl = place(p, "europe-mars-1", "2025-01-01");
+        assert_eq!(pl.class, JurisdictionClass::Unknown, "{p}");
+        assert!(pl.countries.is_empty());
+    }
+}
+
+#[test]
+fn global_has_no_single_location_and_is_unknown() {
+    for p in Provider::ALL {
+        let pl = place(p, "global", "2025-01-01");
+        assert_eq!(pl.class, JurisdictionClass::Unknown, "{p}");
+        assert!(pl.basis.contains("global"), "{}", pl.basis);
+    }
+}
+
+#[test]
+fn aws_opt_in_regions_are_marked() {
+    let c = cat();
+    assert_eq!(
+        c.get(Provider::Aws, "ap-east-1").unwrap().opt_in,
+        Some(true)
+    );
+    assert_eq!(
+        c.get(Provider::Aws, "eu-west-1").unwrap().opt_in,
+        Some(false)
+    );
+    assert_eq!(
+        c.get(Provider::Aws, "eusc-de-east-1").unwrap().countries,
+        ["DE"]
+    );
+}
+
+#[test]
+fn override_file_adds_a_location_and_replaces_the_c2000_list() {
+    let c = cat()
+        .with_override_str(
+            "override.toml",
+            r#"
+c2000_excluded = ["CN", "HK", "RU", "IR", "KP", "BY"]
+
+[[location]]
+provider = "aws"
+location = "eu-west-1-zzz-9"
+kind = "local-zone"
+countries = "PT"
+city = "Testopolis"
+parent = "eu-west-1"
+"#,
+        )
+        .unwrap();
+    assert!(c.version().contains("+override."));
+    let p = c.classify(
+        Provider::Aws,
+        "eu-west-1-zzz-9a",
+        d("2025-01-01"),
+        ClassifyOptions::default(),
+    );
+    assert_eq!(p.countries, ["PT"]);
+    assert_eq!(p.class, JurisdictionClass::Eea);
+    assert!(c.c2000_excluded().contains("BY"));
+}
+
+#[test]
+fn override_file_can_add_an_adequacy_decision() {
+    let c = cat()
+        .with_override_str(
+            "o.toml",
+            r#"
+[[adequacy]]
+country = "IN"
+decision = "TEST/1"
+adopted = "2027-01-01"
+valid_from = "2027-01-01"
+"#,
+        )
+        .unwrap();
+    let p = c.classify(
+        Provider::Aws,
+        "ap-south-1",
+        d("2027-02-01"),
+        ClassifyOptions::default(),
+    );
+    assert_eq!(p.class, JurisdictionClass::Adequacy);
+    assert_eq!(p.basis, "TEST/1");
+}
+
+#[test]
+fn override_file_reports_every_problem_with_its_entry() {
+    let err = cat()
+        .with_override_str(
+            "bad.toml",
+            r#"
+c2000_excluded = ["china"]
+
+[[location]]
+provider = "aws"
+location = "x-1"
+kind = "planet"
+countries = "NL"
+
+[[location]]
+provider = "oracle"
+location = "y-1"
+kind = "region"
+countries = "NL"
+
+[[adequacy]]
+country = "IN"
+decision = "T/1"
+adopted = "1 jan 2027"
+valid_from = "2027-01-01"
+"#,
+        )
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("c2000_excluded[0]"), "{msg}");
+    assert!(
+        msg.contains("[[location]] #1") && msg.contains("planet"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("[[location]] #2") && msg.contains("oracle"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("[[adequacy]] #1") && msg.contains("1 jan 2027"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn override_file_rejects_unknown_keys() {
+    let err = cat()
+        .with_override_str("o.toml", "c2000 = [\"CN\"]\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("c2000"), "{err}");
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn normalise_and_classify_never_panic_and_unknown_is_never_eea(
+            raw in "\\PC{0,40}", provider in 0usize..3
+        ) {
+            let c = shared();
+            let p = Provider::ALL[provider];
+            let pl = c.classify(p, &raw, d("2025-01-01"), ClassifyOptions::default());
+            if pl.kind.is_none() {
+                prop_assert_eq!(pl.class, JurisdictionClass::Unknown);
+            }
+        }
+
+        #[test]
+        fn normalise_is_idempotent(raw in "[a-zA-Z0-9 ()-]{0,30}", provider in 0usize..3) {
+            let c = shared();
+            let p = Provider::ALL[provider];
+            let once = c.normalise(p, &raw);
+            prop_assert_eq!(c.normalise(p, &once), once);
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! One module per command. Each exposes `run(cli, args, out) -> Result<ExitCode>`.
+
+pub mod locate;
+pub mod regions;

@@ -1,0 +1,12 @@
+//! cloudcensus: scans AWS, Azure and Google Cloud read-only, holds the estate against a
+//! ministry's register of processing activities, and writes the yearly report to CIO Rijk.
+//!
+//! The binary is a thin shell around this library so integration tests and benchmarks can
+//! call the same code. Provider SDK code lives in `connectors/*` crates so changing the CLI
+//! never recompiles an SDK.
+
+pub mod cli;
+pub mod commands;
+pub mod output;
+
+pub use cloudcensus_core as core;

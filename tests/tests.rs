@@ -1,0 +1,7 @@
+//! Integration tests: one binary, a module per area (ripgrep's layout).
+//!
+//! These run the real `cloudcensus` binary (assert_cmd) the way a user would.
+
+mod util;
+
+mod catalog_cli;
