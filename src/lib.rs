@@ -8,5 +8,6 @@
 pub mod cli;
 pub mod commands;
 pub mod output;
+pub mod register;
 
 pub use cloudcensus_core as core;

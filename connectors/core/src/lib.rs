@@ -14,9 +14,11 @@ pub mod catalog;
 pub mod connector;
 pub mod model;
 pub mod retry;
+pub mod scan;
 pub mod taxonomy;
 
 pub use catalog::{Catalog, CatalogError, ClassifyOptions, JurisdictionClass, Placement};
 pub use connector::{Connector, ConnectorError, Observation};
 pub use model::{Coverage, CoverageStatus, Provider, Resource, ResourceGroup, Scope, ScopeKind};
+pub use scan::{ScanData, ScanMeta};
 pub use taxonomy::Category;
