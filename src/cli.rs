@@ -58,6 +58,8 @@ pub enum Command {
     /// Place one provider location: countries, class (EEA / adequacy / third country /
     /// C2000) on a date.
     Locate(LocateArgs),
+    /// List the rules of a rule pack: code, severity, policy clause, explanation.
+    Rules(RulesArgs),
 }
 
 /// Arguments of `cloudcensus regions`.
@@ -93,6 +95,34 @@ pub struct LocateArgs {
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
 }
+
+/// Arguments of `cloudcensus rules`.
+#[derive(Debug, clap::Args)]
+pub struct RulesArgs {
+    /// Rule pack.
+    #[arg(long, default_value = "cloudbeleid-2022")]
+    pub pack: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+    /// Language of titles and explanations.
+    #[arg(long, value_enum, default_value_t = LangArg::Nl)]
+    pub lang: LangArg,
+}
+
+/// Output formats of `rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RulesFormat {
+    /// Aligned columns.
+    Table,
+    /// JSON array.
+    Json,
+    /// Markdown document (the rule reference in docs/rules.md is generated this way).
+    Markdown,
+}
+
+/// Report and message language.
+pub type LangArg = crate::rules::Lang;
 
 /// A provider on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -180,6 +210,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
     match &cli.command {
         Command::Regions(args) => commands::regions::run(cli, args, out),
         Command::Locate(args) => commands::locate::run(cli, args, out),
+        Command::Rules(args) => commands::rules::run(cli, args, out),
     }
 }
 

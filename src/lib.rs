@@ -7,7 +7,9 @@
 
 pub mod cli;
 pub mod commands;
+pub mod matching;
 pub mod output;
 pub mod register;
+pub mod rules;
 
 pub use cloudcensus_core as core;

@@ -1,0 +1,191 @@
+//! The policy engine: rule packs, findings and evaluation.
+//!
+//! Evaluation is a pure function ([`evaluate`]) of a scan, the register, the location
+//! catalog, a rule pack, the reference date (the scan's date) and settings. No I/O, and
+//! the output order is deterministic, so the same inputs give byte-identical JSON.
+//!
+//! A rule pack ([`RulePack`], data in `src/rules/packs/*.toml`) chooses which codes apply
+//! and carries their severities, clauses and texts in Dutch and English. The logic behind
+//! each code is in [`checks`]. Findings are data; Rust errors are only for failures of
+//! the tool.
+
+mod checks;
+mod pack;
+mod settings;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::NaiveDate;
+use cloudcensus_core::{Catalog, Category, JurisdictionClass, Provider, ScanData};
+use serde::{Deserialize, Serialize};
+
+pub use checks::{ActivityFacts, Evaluation, ExcludedResource, ObservedLocation, SeenRange};
+pub use pack::{RuleInfo, RulePack, RulePackError};
+pub use settings::{RuleSettings, SeverityOverride, Suppression};
+
+use crate::matching::MatchSettings;
+use crate::register::Register;
+
+/// How serious a finding is, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// For information.
+    Info,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Blocking: the policy forbids this.
+    Blocking,
+}
+
+impl Severity {
+    /// Every severity, least first.
+    pub const ALL: [Severity; 5] = [
+        Severity::Info,
+        Severity::Low,
+        Severity::Medium,
+        Severity::High,
+        Severity::Blocking,
+    ];
+
+    /// The lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Blocking => "blocking",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Severity {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::ALL
+            .into_iter()
+            .find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                format!("unknown severity '{s}': expected info, low, medium, high or blocking")
+            })
+    }
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable rule code, e.g. `CB-UNREG`.
+    pub code: String,
+    /// Severity after overrides.
+    pub severity: Severity,
+    /// The policy clause (Dutch title and number).
+    pub clause: String,
+    /// Provider, when the finding concerns cloud resources.
+    pub provider: Option<Provider>,
+    /// Account / subscription / project.
+    pub scope: Option<String>,
+    /// Region (canonical spelling).
+    pub region: Option<String>,
+    /// Countries of that region.
+    pub countries: Vec<String>,
+    /// Jurisdiction class of that region on the scan date.
+    pub class: Option<JurisdictionClass>,
+    /// Resource id (ARN, ARM id, full name).
+    pub resource_id: Option<String>,
+    /// Resource type.
+    pub resource_type: Option<String>,
+    /// Register activity id.
+    pub activity_id: Option<String>,
+    /// What was found (Dutch or English, per evaluation language).
+    pub message: String,
+    /// What the owner should do.
+    pub action: String,
+    /// Set when a configured suppression applies: its reason.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<String>,
+}
+
+/// Output language of messages and actions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    /// Dutch (default: the report goes to CIO Rijk).
+    #[default]
+    Nl,
+    /// English.
+    En,
+}
+
+/// Everything evaluation needs besides the scan.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The organisation (ministry) name: Defensie is out of scope.
+    pub organisation: &'a str,
+    /// The register of processing activities.
+    pub register: &'a Register,
+    /// The location catalog.
+    pub catalog: &'a Catalog,
+    /// The rule pack.
+    pub pack: &'a RulePack,
+    /// Severity overrides, suppressions, DPF certification.
+    pub rules: &'a RuleSettings,
+    /// Tag keys and excluded scopes.
+    pub matching: &'a MatchSettings,
+    /// Message language.
+    pub lang: Lang,
+}
+
+/// Evaluates one scan. `seen` optionally gives per resource id its first and last
+/// observation dates across the store's history; without it both are the scan date.
+pub fn evaluate(
+    ctx: &Context<'_>,
+    scan: &ScanData,
+    seen: Option<&BTreeMap<String, SeenRange>>,
+) -> Evaluation {
+    checks::run(ctx, scan, seen)
+}
+
+/// Counts findings per severity (not counting suppressed ones).
+pub fn count_by_severity(findings: &[Finding]) -> BTreeMap<Severity, usize> {
+    let mut out = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.suppressed.is_none()) {
+        *out.entry(f.severity).or_insert(0) += 1;
+    }
+    out
+}
+
+/// The highest unsuppressed severity, if any finding exists.
+pub fn worst(findings: &[Finding]) -> Option<Severity> {
+    findings
+        .iter()
+        .filter(|f| f.suppressed.is_none())
+        .map(|f| f.severity)
+        .max()
+}
+
+/// Whether a category counts for material use (re-exported for callers).
+pub fn is_data_bearing(c: Category) -> bool {
+    c.is_data_bearing()
+}
+
+/// The reference date of a scan: classification uses the jurisdiction table on this day.
+pub fn reference_date(scan: &ScanData) -> NaiveDate {
+    scan.reference_date()
+}

@@ -1,0 +1,110 @@
+//! Rule settings from the configuration file (`[rules]`): severity overrides per code,
+//! suppressions with a reason and an expiry date, and DPF certification per provider.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use cloudcensus_core::Provider;
+use serde::{Deserialize, Serialize};
+
+use super::Severity;
+
+/// `[rules]` in `cloudcensus.toml`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSettings {
+    /// Per code: `allow` (drop), `warn` (severity low), `deny` (severity blocking), or a
+    /// severity name.
+    #[serde(default)]
+    pub severity: BTreeMap<String, SeverityOverride>,
+    /// Suppressions of individual findings.
+    #[serde(default)]
+    pub suppress: Vec<Suppression>,
+    /// Whether each provider is certified under the EU–US Data Privacy Framework
+    /// (default: AWS, Microsoft and Google are).
+    #[serde(default = "default_dpf")]
+    pub dpf_certified: BTreeMap<Provider, bool>,
+    /// Tag keys that carry a classification (rubricering) on a resource.
+    #[serde(default = "default_classification_keys")]
+    pub classification_tag_keys: Vec<String>,
+}
+
+fn default_dpf() -> BTreeMap<Provider, bool> {
+    Provider::ALL.into_iter().map(|p| (p, true)).collect()
+}
+
+fn default_classification_keys() -> Vec<String> {
+    vec!["rubricering".into(), "classification".into()]
+}
+
+impl Default for RuleSettings {
+    fn default() -> Self {
+        RuleSettings {
+            severity: BTreeMap::new(),
+            suppress: Vec::new(),
+            dpf_certified: default_dpf(),
+            classification_tag_keys: default_classification_keys(),
+        }
+    }
+}
+
+impl RuleSettings {
+    /// Whether `provider` counts as DPF-certified.
+    pub fn dpf(&self, provider: Provider) -> bool {
+        self.dpf_certified.get(&provider).copied().unwrap_or(true)
+    }
+}
+
+/// A per-code severity override.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SeverityOverride {
+    /// Do not report this code.
+    Allow,
+    /// Report as `low`.
+    Warn,
+    /// Report as `blocking`.
+    Deny,
+    /// Report as `info`.
+    Info,
+    /// Report as `low`.
+    Low,
+    /// Report as `medium`.
+    Medium,
+    /// Report as `high`.
+    High,
+    /// Report as `blocking`.
+    Blocking,
+}
+
+impl SeverityOverride {
+    /// The resulting severity, or `None` for `allow`.
+    pub fn apply(self) -> Option<Severity> {
+        match self {
+            SeverityOverride::Allow => None,
+            SeverityOverride::Warn | SeverityOverride::Low => Some(Severity::Low),
+            SeverityOverride::Deny | SeverityOverride::Blocking => Some(Severity::Blocking),
+            SeverityOverride::Info => Some(Severity::Info),
+            SeverityOverride::Medium => Some(Severity::Medium),
+            SeverityOverride::High => Some(Severity::High),
+        }
+    }
+}
+
+/// A suppression: this code for this resource or activity is accepted until `expires`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Suppression {
+    /// The rule code.
+    pub code: String,
+    /// Resource id it applies to (exact, case-insensitive).
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// Activity id it applies to.
+    #[serde(default)]
+    pub activity: Option<String>,
+    /// Why (mandatory).
+    pub reason: String,
+    /// Last day it applies (mandatory).
+    pub expires: NaiveDate,
+}
