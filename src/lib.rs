@@ -10,6 +10,7 @@ pub mod commands;
 pub mod matching;
 pub mod output;
 pub mod register;
+pub mod report;
 pub mod rules;
 
 pub use cloudcensus_core as core;

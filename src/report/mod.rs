@@ -1,0 +1,254 @@
+//! The yearly report to CIO Rijk: an xlsx workbook and one CSV per sheet.
+//!
+//! [`assemble`] reads a year of scans one at a time (so a million resources × 12 scans
+//! never sit in memory together), evaluates each for the monthly series, keeps the
+//! latest scan's full evaluation, and records first/last-seen per resource. [`write`]
+//! then renders the template's sheets to xlsx (rust_xlsxwriter, constant-memory sheets
+//! for the long ones, native charts on the summary) and CSV, each to a temporary file
+//! renamed into place, so a crash never leaves a half-written report under the final name.
+
+pub mod cells;
+mod csv_out;
+pub mod sheets;
+pub mod template;
+mod xlsx;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use cloudcensus_core::{Coverage, JurisdictionClass, ScanData};
+
+use crate::rules::{self, Context, Evaluation, SeenRange, Severity};
+pub use template::Template;
+
+/// One scan of the year, summarised for the cover, the coverage sheet and the charts.
+#[derive(Debug, Clone)]
+pub struct ScanSummary {
+    /// Scan id.
+    pub id: String,
+    /// Period `YYYY-MM`.
+    pub period: String,
+    /// When it finished.
+    pub finished_at: DateTime<Utc>,
+    /// Content hash (tamper evidence), if the store keeps one.
+    pub hash: String,
+    /// Resources in the scan.
+    pub resources: usize,
+    /// Coverage entries.
+    pub coverage: Vec<Coverage>,
+    /// Coverage percent.
+    pub coverage_percent: f64,
+    /// Unsuppressed findings per severity.
+    pub severities: BTreeMap<Severity, usize>,
+    /// Resources per worst location class.
+    pub by_class: BTreeMap<JurisdictionClass, usize>,
+}
+
+/// Everything a report needs, assembled from the store.
+pub struct ReportData<'a> {
+    /// Evaluation context (register, catalog, pack, settings, language).
+    pub ctx: Context<'a>,
+    /// Report year.
+    pub year: i32,
+    /// The scans of the year, oldest first.
+    pub scans: Vec<ScanSummary>,
+    /// The latest scan of the year.
+    pub latest: ScanData,
+    /// Its evaluation (with first/last seen over the year).
+    pub eval: Evaluation,
+    /// When the report was generated.
+    pub generated_at: DateTime<Utc>,
+    /// cloudcensus version.
+    pub tool_version: String,
+}
+
+/// A scan read from the store with its hash.
+pub struct StoredScan {
+    /// The scan.
+    pub data: ScanData,
+    /// Its content hash.
+    pub hash: String,
+}
+
+/// Reads the year's scans (oldest first) and builds the report data. Fails when there
+/// is no scan in the year.
+pub fn assemble<'a>(
+    ctx: Context<'a>,
+    year: i32,
+    scans: impl Iterator<Item = Result<StoredScan>>,
+    generated_at: DateTime<Utc>,
+) -> Result<ReportData<'a>> {
+    let mut summaries = Vec::new();
+    let mut seen: BTreeMap<String, SeenRange> = BTreeMap::new();
+    let mut latest: Option<ScanData> = None;
+    for scan in scans {
+        let StoredScan { data, hash } = scan?;
+        let date = data.reference_date();
+        for r in &data.resources {
+            seen.entry(r.id.clone())
+                .and_modify(|s| {
+                    s.first = s.first.min(date);
+                    s.last = s.last.max(date);
+                })
+                .or_insert(SeenRange {
+                    first: date,
+                    last: date,
+                });
+        }
+        let eval = rules::evaluate(&ctx, &data, None);
+        summaries.push(ScanSummary {
+            id: data.meta.id.clone(),
+            period: data.meta.period.clone(),
+            finished_at: data.meta.finished_at,
+            hash,
+            resources: data.resources.len(),
+            coverage: data.coverage.clone(),
+            coverage_percent: data.coverage_percent(),
+            severities: rules::count_by_severity(&eval.findings),
+            by_class: eval.by_class.clone(),
+        });
+        latest = Some(data);
+    }
+    let latest = latest.with_context(|| {
+        format!("no scans for {year} in the store: run `cloudcensus scan` (or `cloudcensus import`) first")
+    })?;
+    let eval = rules::evaluate(&ctx, &latest, Some(&seen));
+    Ok(ReportData {
+        ctx,
+        year,
+        scans: summaries,
+        latest,
+        eval,
+        generated_at,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+    })
+}
+
+/// Output options.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Output directory (created if missing).
+    pub out_dir: PathBuf,
+    /// CSV delimiter (`,` or `;` for Dutch Excel).
+    pub csv_delimiter: u8,
+}
+
+/// The files a report wrote.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// The workbook.
+    pub xlsx: PathBuf,
+    /// One CSV per sheet.
+    pub csv: Vec<PathBuf>,
+}
+
+/// A file-name-safe slug of the organisation name.
+pub fn slug(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    out.trim_matches('-').to_string()
+}
+
+/// Writes the workbook and the CSVs.
+pub fn write(
+    data: &ReportData<'_>,
+    template: &Template,
+    opts: &WriteOptions,
+) -> Result<ReportFiles> {
+    std::fs::create_dir_all(&opts.out_dir)
+        .with_context(|| format!("cannot create output directory {}", opts.out_dir.display()))?;
+    let base = format!("cloudcensus-{}-{}", slug(data.ctx.organisation), data.year);
+    let xlsx_path = opts.out_dir.join(format!("{base}.xlsx"));
+    atomic_write(&xlsx_path, |tmp| xlsx::write(data, template, tmp))?;
+    let mut csv = Vec::new();
+    for sheet in &template.sheets {
+        let path = opts
+            .out_dir
+            .join(format!("{base}-{}.csv", slug(sheet.name(data.ctx.lang))));
+        atomic_write(&path, |tmp| {
+            csv_out::write(data, sheet, opts.csv_delimiter, tmp)
+        })?;
+        csv.push(path);
+    }
+    Ok(ReportFiles {
+        xlsx: xlsx_path,
+        csv,
+    })
+}
+
+/// Writes through a temporary file in the same directory and renames it into place.
+fn atomic_write(path: &Path, f: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("report");
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = f(&tmp).and_then(|()| {
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move {} into place", path.display()))
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// The date as Dutch text (`31-12-2026`).
+pub fn nl_date(d: NaiveDate) -> String {
+    d.format("%d-%m-%Y").to_string()
+}
+
+#[cfg(test)]
+mod unit_tests {
+    use super::*;
+
+    #[test]
+    fn slug_is_file_name_safe() {
+        assert_eq!(
+            slug("Ministerie van Voorbeeldzaken"),
+            "ministerie-van-voorbeeldzaken"
+        );
+        assert_eq!(slug("  BZK / DGDOO "), "bzk-dgdoo");
+    }
+
+    #[test]
+    fn every_builtin_template_is_valid() {
+        for (name, _) in template::BUILTIN {
+            Template::load(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn template_with_unknown_column_lists_the_valid_keys() {
+        let t: Template = toml::from_str(
+            r#"
+name = "x"
+title_nl = "x"
+title_en = "x"
+[[sheet]]
+key = "findings"
+name_nl = "B"
+name_en = "F"
+columns = [{ key = "nonsense", header_nl = "a", header_en = "a" }]
+"#,
+        )
+        .unwrap();
+        let err = t.validate("x.toml").unwrap_err();
+        assert!(
+            err.contains("nonsense") && err.contains("severity"),
+            "{err}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests;
