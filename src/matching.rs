@@ -67,7 +67,6 @@ pub struct Match {
 
 /// Matching settings (config `[matching]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MatchSettings {
     /// Tag/label keys that carry activity ids (compared case-insensitively).
     #[serde(default = "default_tag_keys")]
@@ -80,7 +79,6 @@ pub struct MatchSettings {
 
 /// A scope excluded from material use by configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ExcludedScope {
     /// `aws:<account>`, `azure:<subscription>[/<resource-group>]`, `gcp:<project>`.
     pub scope: String,

@@ -11,7 +11,6 @@ use super::Severity;
 
 /// `[rules]` in `cloudcensus.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RuleSettings {
     /// Per code: `allow` (drop), `warn` (severity low), `deny` (severity blocking), or a
     /// severity name.
@@ -93,7 +92,6 @@ impl SeverityOverride {
 
 /// A suppression: this code for this resource or activity is accepted until `expires`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Suppression {
     /// The rule code.
     pub code: String,

@@ -1,0 +1,387 @@
+//! The configuration file `cloudcensus.toml`.
+//!
+//! Parsed in two phases, like cargo-deny: serde reads the typed structure, then a
+//! validation pass collects *every* problem (unknown keys with their line, empty names,
+//! missing files, duplicate source names, suppressions without a reason) so the user gets
+//! the full list to fix at once. `CLOUDCENSUS_*` environment variables override the
+//! top-level keys (for schedulers and containers). Relative paths are relative to the
+//! directory of the config file.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::matching::MatchSettings;
+use crate::rules::{Lang, RulePack, RuleSettings};
+
+/// The default config file name.
+pub const DEFAULT_PATH: &str = "cloudcensus.toml";
+
+/// `cloudcensus.toml`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Config {
+    /// The organisation (ministry) this configuration scans, e.g.
+    /// `Ministerie van Voorbeeldzaken`. Appears on the report cover and in file names.
+    pub organisation: String,
+    /// The register of processing activities (`.xlsx` or `.csv`).
+    #[serde(default)]
+    pub register: Option<PathBuf>,
+    /// Sheet of the register workbook (default: the first sheet).
+    #[serde(default)]
+    pub register_sheet: Option<String>,
+    /// The scan store (SQLite file).
+    #[serde(default = "default_store")]
+    pub store: PathBuf,
+    /// The rule pack.
+    #[serde(default = "default_pack")]
+    pub rule_pack: String,
+    /// Upper bound on concurrent provider requests across all sources.
+    #[serde(default = "default_concurrency")]
+    pub max_concurrency: usize,
+    /// Location catalog override file (TOML).
+    #[serde(default)]
+    pub catalog: Option<PathBuf>,
+    /// Language of findings and reports: `nl` (default) or `en`.
+    #[serde(default)]
+    pub lang: Lang,
+    /// How resources are matched to activities.
+    #[serde(default)]
+    pub matching: MatchSettings,
+    /// Severity overrides, suppressions, DPF certification.
+    #[serde(default)]
+    pub rules: RuleSettings,
+    /// AWS sources (`[[aws]]`).
+    #[cfg(feature = "aws")]
+    #[serde(default)]
+    pub aws: Vec<cloudcensus_aws::AwsSourceConfig>,
+    /// Azure sources (`[[azure]]`).
+    #[cfg(feature = "azure")]
+    #[serde(default)]
+    pub azure: Vec<cloudcensus_azure::AzureSourceConfig>,
+    /// Google Cloud sources (`[[gcp]]`).
+    #[cfg(feature = "gcp")]
+    #[serde(default)]
+    pub gcp: Vec<cloudcensus_gcp::GcpSourceConfig>,
+    /// Where the file was read from.
+    #[serde(skip)]
+    pub path: PathBuf,
+}
+
+fn default_store() -> PathBuf {
+    PathBuf::from("cloudcensus.db")
+}
+
+fn default_pack() -> String {
+    "cloudbeleid-2022".into()
+}
+
+fn default_concurrency() -> usize {
+    16
+}
+
+/// Every problem found in a config file.
+#[derive(Debug, thiserror::Error)]
+#[error("{} problem(s) in {path}:\n{}", .problems.len(), .problems.iter().map(|p| format!("  {p}")).collect::<Vec<_>>().join("\n"))]
+pub struct ConfigError {
+    /// The file.
+    pub path: String,
+    /// One line each, with line numbers where known.
+    pub problems: Vec<String>,
+}
+
+/// The environment overrides: variable → top-level key.
+pub const ENV_OVERRIDES: &[(&str, &str)] = &[
+    ("CLOUDCENSUS_ORGANISATION", "organisation"),
+    ("CLOUDCENSUS_REGISTER", "register"),
+    ("CLOUDCENSUS_STORE", "store"),
+    ("CLOUDCENSUS_RULE_PACK", "rule_pack"),
+    ("CLOUDCENSUS_MAX_CONCURRENCY", "max_concurrency"),
+    ("CLOUDCENSUS_LANG", "lang"),
+];
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// Finds the line of a key path (`aws[0].regions`) in the TOML text.
+fn locate(text: &str, path: &str) -> Option<usize> {
+    use toml::de::{DeTable, DeValue};
+    let doc = DeTable::parse(text).ok()?;
+    let mut table: &DeTable = doc.get_ref();
+    let mut line = None;
+    let segments: Vec<&str> = path.split('.').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let (name, index) = match seg.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (*seg, None),
+        };
+        let (key, value) = table.iter().find(|(k, _)| k.get_ref() == name)?;
+        line = Some(line_of(text, key.span().start));
+        let mut value = value.get_ref();
+        if let (Some(ix), DeValue::Array(items)) = (index, value) {
+            let item = items.get(ix)?;
+            line = Some(line_of(text, item.span().start));
+            value = item.get_ref();
+        }
+        if i + 1 < segments.len() {
+            match value {
+                DeValue::Table(t) => table = t,
+                _ => return line,
+            }
+        }
+    }
+    line
+}
+
+impl Config {
+    /// Reads, overrides from the environment, parses and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.display().to_string(),
+            problems: vec![if e.kind() == std::io::ErrorKind::NotFound {
+                format!(
+                    "file not found. Create one with `cloudcensus config example > {}` and edit it, or pass --config PATH",
+                    path.display()
+                )
+            } else {
+                e.to_string()
+            }],
+        })?;
+        Self::parse(path, &text, |k| std::env::var(k).ok())
+    }
+
+    /// Parses config text; `env` looks up override variables.
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let name = path.display().to_string();
+        let fail = |problems: Vec<String>| ConfigError {
+            path: name.clone(),
+            problems,
+        };
+        let mut table: toml::Table = toml::from_str(text).map_err(|e| fail(vec![e.to_string()]))?;
+        for (var, key) in ENV_OVERRIDES {
+            if let Some(v) = env(var) {
+                let value = if *key == "max_concurrency" {
+                    match v.trim().parse::<i64>() {
+                        Ok(n) => toml::Value::Integer(n),
+                        Err(_) => {
+                            return Err(fail(vec![format!(
+                                "{var}='{v}': max_concurrency must be a whole number"
+                            )]));
+                        }
+                    }
+                } else {
+                    toml::Value::String(v)
+                };
+                table.insert(key.to_string(), value);
+            }
+        }
+        let mut problems = Vec::new();
+        let mut unknown = Vec::new();
+        let de = toml::Value::Table(table);
+        let parsed: Result<Config, _> =
+            serde_ignored::deserialize(de, |p| unknown.push(p.to_string()));
+        for p in &unknown {
+            let at = locate(text, p)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            problems.push(format!("{at}unknown key '{p}'"));
+        }
+        let mut cfg = match parsed {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(e.to_string());
+                return Err(fail(problems));
+            }
+        };
+        cfg.path = path.to_path_buf();
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        cfg.store = resolve(&cfg.store);
+        cfg.register = cfg.register.as_deref().map(resolve);
+        cfg.catalog = cfg.catalog.as_deref().map(resolve);
+        cfg.validate(text, &mut problems);
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(fail(problems))
+        }
+    }
+
+    fn validate(&self, text: &str, problems: &mut Vec<String>) {
+        let at = |key: &str| locate(text, key).map(|l| format!("line {l}: ")).unwrap_or_default();
+        if self.organisation.trim().is_empty() {
+            problems.push(format!("{}organisation is empty: name the ministry, e.g. \"Ministerie van Voorbeeldzaken\"", at("organisation")));
+        }
+        if let Some(r) = &self.register
+            && !r.exists()
+        {
+            problems.push(format!(
+                "{}register file {} does not exist",
+                at("register"),
+                r.display()
+            ));
+        }
+        if let Some(c) = &self.catalog
+            && !c.exists()
+        {
+            problems.push(format!("{}catalog file {} does not exist", at("catalog"), c.display()));
+        }
+        if self.max_concurrency == 0 {
+            problems.push(format!("{}max_concurrency must be at least 1", at("max_concurrency")));
+        }
+        if let Err(e) = RulePack::builtin(&self.rule_pack) {
+            problems.push(format!("{}{e}", at("rule_pack")));
+        }
+        if self.matching.tag_keys.is_empty() {
+            problems.push(format!("{}matching.tag_keys is empty: at least one tag key is needed", at("matching.tag_keys")));
+        }
+        for (i, e) in self.matching.exclude_scopes.iter().enumerate() {
+            let key = format!("matching.exclude_scopes[{i}]");
+            if e.reason.trim().is_empty() {
+                problems.push(format!("{}{key}: reason is required", at(&key)));
+            }
+            if !is_scope_mapping(&e.scope) {
+                problems.push(format!(
+                    "{}{key}: scope '{}' must look like aws:<account>, azure:<subscription>[/<resource-group>] or gcp:<project>",
+                    at(&key),
+                    e.scope
+                ));
+            }
+        }
+        let known: BTreeSet<String> = RulePack::builtin(&self.rule_pack)
+            .map(|p| p.rules.into_iter().map(|r| r.code).collect())
+            .unwrap_or_default();
+        for code in self.rules.severity.keys() {
+            if !known.is_empty() && !known.contains(code) {
+                problems.push(format!("{}rules.severity: unknown code '{code}' (see `cloudcensus rules`)", at("rules.severity")));
+            }
+        }
+        for (i, s) in self.rules.suppress.iter().enumerate() {
+            let key = format!("rules.suppress[{i}]");
+            if s.reason.trim().is_empty() {
+                problems.push(format!("{}{key}: reason is required", at(&key)));
+            }
+            if s.resource.is_none() && s.activity.is_none() {
+                problems.push(format!("{}{key}: give a resource or an activity it applies to", at(&key)));
+            }
+            if !known.is_empty() && !known.contains(&s.code) {
+                problems.push(format!("{}{key}: unknown code '{}'", at(&key), s.code));
+            }
+        }
+        let mut names = BTreeSet::new();
+        for (provider, name) in self.source_names() {
+            if !names.insert((provider, name.clone())) {
+                problems.push(format!("two [[{provider}]] sources are named '{name}': names must be unique"));
+            }
+        }
+    }
+
+    /// `(provider, name)` of every configured source.
+    pub fn source_names(&self) -> Vec<(&'static str, String)> {
+        #[allow(unused_mut)]
+        let mut out: Vec<(&'static str, String)> = Vec::new();
+        #[cfg(feature = "aws")]
+        out.extend(self.aws.iter().map(|s| ("aws", s.name.clone())));
+        #[cfg(feature = "azure")]
+        out.extend(self.azure.iter().map(|s| ("azure", s.name.clone())));
+        #[cfg(feature = "gcp")]
+        out.extend(self.gcp.iter().map(|s| ("gcp", s.name.clone())));
+        out
+    }
+}
+
+/// Whether a string is a scope mapping (`aws:…`, `azure:…`, `gcp:…`).
+pub fn is_scope_mapping(s: &str) -> bool {
+    let Some((p, rest)) = s.trim().split_once(':') else {
+        return false;
+    };
+    matches!(p.to_ascii_lowercase().as_str(), "aws" | "azure" | "gcp") && !rest.trim().is_empty()
+}
+
+/// A commented example configuration (`cloudcensus config example`).
+pub const EXAMPLE: &str = include_str!("../examples/cloudcensus.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("/tmp/cloudcensus.toml"), text, |_| None)
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse("organisation = \"Ministerie van Voorbeeldzaken\"\n").unwrap();
+        assert_eq!(c.rule_pack, "cloudbeleid-2022");
+        assert_eq!(c.max_concurrency, 16);
+        assert_eq!(c.store, Path::new("/tmp/cloudcensus.db"));
+        assert_eq!(c.matching.tag_keys, ["verwerking", "processing-activity", "va-id"]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once_with_lines() {
+        let err = parse(
+            "organisation = \"\"\nmax_concurrency = 0\nstoer = \"x.db\"\n\n[matching]\ntag_keys = []\ncolour = \"blue\"\n\n[[rules.suppress]]\ncode = \"CB-NOPE\"\nreason = \"\"\nexpires = 2027-01-01\n",
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        for want in [
+            "line 3: unknown key 'stoer'",
+            "line 7: unknown key 'matching.colour'",
+            "organisation is empty",
+            "max_concurrency must be at least 1",
+            "tag_keys is empty",
+            "unknown code 'CB-NOPE'",
+            "reason is required",
+            "give a resource or an activity",
+        ] {
+            assert!(msg.contains(want), "missing '{want}' in:\n{msg}");
+        }
+    }
+
+    #[test]
+    fn environment_overrides_top_level_keys() {
+        let c = Config::parse(
+            Path::new("/etc/cloudcensus/cloudcensus.toml"),
+            "organisation = \"A\"\n",
+            |k| match k {
+                "CLOUDCENSUS_ORGANISATION" => Some("Ministerie B".into()),
+                "CLOUDCENSUS_MAX_CONCURRENCY" => Some("4".into()),
+                _ => None,
+            },
+        )
+        .unwrap();
+        assert_eq!(c.organisation, "Ministerie B");
+        assert_eq!(c.max_concurrency, 4);
+    }
+
+    #[test]
+    fn bad_environment_number_is_named() {
+        let err = Config::parse(Path::new("c.toml"), "organisation = \"A\"\n", |k| {
+            (k == "CLOUDCENSUS_MAX_CONCURRENCY").then(|| "many".into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("CLOUDCENSUS_MAX_CONCURRENCY='many'"));
+    }
+
+    #[test]
+    fn the_shipped_example_parses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cloudcensus.toml");
+        // The example refers to the example register relative to the repository root.
+        let text = EXAMPLE.replace(
+            "register = \"examples/register.xlsx\"",
+            &format!(
+                "register = \"{}/examples/register.csv\"",
+                env!("CARGO_MANIFEST_DIR")
+            ),
+        );
+        let c = Config::parse(&path, &text, |_| None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.organisation, "Ministerie van Voorbeeldzaken");
+    }
+}
