@@ -58,6 +58,8 @@ pub enum Command {
     /// Place one provider location: countries, class (EEA / adequacy / third country /
     /// C2000) on a date.
     Locate(LocateArgs),
+    /// Check a register of processing activities (csv/xlsx), or write a blank template.
+    Register(commands::register::RegisterArgs),
 }
 
 /// Arguments of `cloudcensus regions`.
@@ -180,6 +182,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
     match &cli.command {
         Command::Regions(args) => commands::regions::run(cli, args, out),
         Command::Locate(args) => commands::locate::run(cli, args, out),
+        Command::Register(args) => commands::register::run(cli, args, out),
     }
 }
 
