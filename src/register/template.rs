@@ -15,7 +15,8 @@ use rust_xlsxwriter::{
 };
 
 use super::columns::{COLUMNS, Column, Kind};
-use super::read::Cell;
+use super::read::{Cell, Grid};
+use super::values::parse_date;
 
 /// The register sheet's name.
 pub const SHEET_NAME: &str = "Verwerkingsregister";
@@ -147,6 +148,41 @@ pub fn workbook(rows: &[Vec<Cell>]) -> Result<Workbook, XlsxError> {
         }
     }
     Ok(wb)
+}
+
+/// The data rows of `grid` rearranged into [`COLUMNS`] order (by header), with text in
+/// date columns turned into date cells, ready for [`workbook`]. Converts a CSV register
+/// into a workbook; columns the format does not know are dropped.
+pub fn rows_in_template_order(grid: &Grid) -> Vec<Vec<Cell>> {
+    let Some((header, data)) = grid.rows.split_first() else {
+        return Vec::new();
+    };
+    let positions: Vec<Option<usize>> = COLUMNS
+        .iter()
+        .map(|c| {
+            header
+                .cells
+                .iter()
+                .position(|h| matches!(h, Cell::Text(t) if c.matches(t)))
+        })
+        .collect();
+    data.iter()
+        .map(|row| {
+            COLUMNS
+                .iter()
+                .zip(&positions)
+                .map(|(c, pos)| {
+                    let cell = pos.map(|i| row.cell(i).clone()).unwrap_or(Cell::Empty);
+                    match (&cell, c.kind) {
+                        (Cell::Text(t), Kind::Date) => {
+                            parse_date(t).map(Cell::Date).unwrap_or(cell)
+                        }
+                        _ => cell,
+                    }
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Writes the blank template to `path`.

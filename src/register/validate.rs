@@ -134,7 +134,18 @@ pub fn validate(grid: &Grid, file: &str) -> Outcome {
     finish(register, sink)
 }
 
-fn finish(register: Register, sink: Sink<'_>) -> Outcome {
+fn finish(register: Register, mut sink: Sink<'_>) -> Outcome {
+    // File order: by row, then column (file-level problems first).
+    let key = |p: &Problem| {
+        let letter = p
+            .column
+            .as_ref()
+            .and_then(|c| c.letter.clone())
+            .unwrap_or_default();
+        (p.row.unwrap_or(0), letter.len(), letter)
+    };
+    sink.errors.sort_by_key(key);
+    sink.warnings.sort_by_key(key);
     Outcome {
         register,
         errors: sink.errors,
@@ -275,8 +286,11 @@ impl RowCtx<'_, '_> {
         self.problem(Severity::Error, field, Some(value.to_string()), msg);
     }
 
+    /// A warning, unless the cell already has an error (one message per mistake).
     fn warn(&mut self, field: Field, msg: impl Into<String>) {
-        self.problem(Severity::Warning, field, None, msg);
+        if !self.has_error_in(field) {
+            self.problem(Severity::Warning, field, None, msg);
+        }
     }
 
     /// The cell of a field; an Excel error value is reported and read as empty.
@@ -668,6 +682,10 @@ impl RowCtx<'_, '_> {
     /// will report.
     fn row_checks(&mut self, a: &Activity) {
         use Field as F;
+        // Checks that build on a value that did not parse would only repeat the error.
+        if self.has_error_in(F::PersonalData) || self.has_error_in(F::Material) {
+            return;
+        }
         if !a.personal_data && a.has_special_categories() {
             let v = self.text(F::PersonalData);
             self.error(
