@@ -13,9 +13,13 @@ use super::model::{
 /// Lower-cases, strips accents and drops everything that is not an ASCII letter or digit:
 /// `Beëindigd` → `beeindigd`, `stg. Geheim` → `stggeheim`, `n.v.t.` → `nvt`.
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars().flat_map(char::to_lowercase) {
-        let mapped: &str = match c {
+    folded_chars(s).collect()
+}
+
+/// [`fold`] as an iterator, so comparisons need not allocate.
+pub fn folded_chars(s: &str) -> impl Iterator<Item = char> + '_ {
+    s.chars().flat_map(char::to_lowercase).flat_map(|c| {
+        let mapped: &'static str = match c {
             'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => "a",
             'ç' => "c",
             'è' | 'é' | 'ê' | 'ë' => "e",
@@ -29,14 +33,32 @@ pub fn fold(s: &str) -> String {
             'œ' => "oe",
             'ĳ' => "ij",
             c if c.is_ascii_alphanumeric() => {
-                out.push(c);
-                continue;
+                return Folded::One(Some(c));
             }
-            _ => continue,
+            _ => "",
         };
-        out.push_str(mapped);
+        Folded::Many(mapped.chars())
+    })
+}
+
+/// Whether `raw` folds to `key` (which is already folded).
+pub fn folds_to(raw: &str, key: &str) -> bool {
+    folded_chars(raw).eq(key.chars())
+}
+
+enum Folded {
+    One(Option<char>),
+    Many(std::str::Chars<'static>),
+}
+
+impl Iterator for Folded {
+    type Item = char;
+    fn next(&mut self) -> Option<char> {
+        match self {
+            Folded::One(c) => c.take(),
+            Folded::Many(it) => it.next(),
+        }
     }
-    out
 }
 
 /// Which field of [`Activity`](super::Activity) a column fills.
@@ -159,9 +181,9 @@ impl Column {
     pub fn matches(&self, h: &str) -> bool {
         let h = fold(h);
         !h.is_empty()
-            && (fold(self.header) == h
-                || fold(self.alias) == h
-                || self.other_names.iter().any(|n| fold(n) == h))
+            && (folds_to(self.header, &h)
+                || folds_to(self.alias, &h)
+                || self.other_names.iter().any(|n| folds_to(n, &h)))
     }
 }
 

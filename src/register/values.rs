@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 
-use super::columns::{BASISREGISTRATIES, fold};
+use super::columns::{BASISREGISTRATIES, fold, folds_to};
 use super::model::{
     ActivityStatus, C2000Check, Classification, CloudType, LegalBasis, RightToAudit,
     ServiceModel, SpecialCategory, TransferBasis, YesNoNa,
@@ -26,7 +26,7 @@ pub trait CellValue: Sized + Copy + 'static {
     fn parse_cell(s: &str) -> Result<Self, String> {
         let key = fold(s);
         for (v, names) in Self::spellings() {
-            if fold(v.canonical()) == key || names.iter().any(|n| fold(n) == key) {
+            if folds_to(v.canonical(), &key) || names.iter().any(|n| folds_to(n, &key)) {
                 return Ok(v);
             }
         }
@@ -114,7 +114,7 @@ pub fn split_code_list(s: &str) -> Vec<String> {
 pub fn parse_basisregistratie(s: &str) -> Result<&'static str, String> {
     let key = fold(s);
     for (code, name) in BASISREGISTRATIES {
-        if fold(code) == key || fold(name) == key {
+        if folds_to(code, &key) || folds_to(name, &key) {
             return Ok(code);
         }
     }
