@@ -6,8 +6,8 @@
 //! matter, so `Nummer verwerking`, `nummer_verwerking` and `ACTIVITY ID` all find the id.
 
 use super::model::{
-    ActivityStatus, C2000Check, Classification, CloudType, LegalBasis, RightToAudit,
-    ServiceModel, SpecialCategory, TransferBasis, YesNoNa,
+    ActivityStatus, C2000Check, Classification, CloudType, LegalBasis, RightToAudit, ServiceModel,
+    SpecialCategory, TransferBasis, YesNoNa,
 };
 
 /// Lower-cases, strips accents and drops everything that is not an ASCII letter or digit:
@@ -152,12 +152,14 @@ pub struct Column {
 impl Column {
     /// The values offered in the template's drop-down (empty when the column has none).
     pub fn choices(&self) -> Vec<&'static str> {
-        fn labels<T: Copy + std::fmt::Display>(all: &[T], label: fn(T) -> &'static str) -> Vec<&'static str> {
+        fn labels<T: Copy + std::fmt::Display>(
+            all: &[T],
+            label: fn(T) -> &'static str,
+        ) -> Vec<&'static str> {
             all.iter().map(|v| label(*v)).collect()
         }
         match self.field {
-            f if self.kind == Kind::YesNo && f != Field::SpecialCategories => vec!["ja", "nee"],
-            Field::SpecialCategories => vec!["ja", "nee"],
+            _ if self.kind == Kind::YesNo => vec!["ja", "nee"],
             Field::LegalBasis => labels(LegalBasis::ALL, LegalBasis::label),
             Field::SpecialCategoryKinds => labels(SpecialCategory::ALL, SpecialCategory::label),
             Field::Basisregistraties => {
@@ -199,7 +201,10 @@ pub const BASISREGISTRATIES: &[(&str, &str)] = &[
     ("BRO", "Basisregistratie Ondergrond"),
     ("WOZ", "Basisregistratie Waarde Onroerende Zaken"),
     ("BRI", "Basisregistratie Inkomen"),
-    ("BLAU", "Basisregistratie Lonen, Arbeidsverhoudingen en Uitkeringen"),
+    (
+        "BLAU",
+        "Basisregistratie Lonen, Arbeidsverhoudingen en Uitkeringen",
+    ),
 ];
 
 macro_rules! col {
@@ -220,78 +225,445 @@ macro_rules! col {
 
 /// Every column, in template order.
 pub const COLUMNS: &[Column] = &[
-    col!(Id, "Nummer verwerking", "Activity id", ["id", "nummer", "verwerkingsnummer", "va-id", "processing activity id"], true, Text, 16.0, "VA-2026-001",
-        "Uniek nummer van de verwerking; dit nummer staat als tag/label `verwerking` op de cloudresources. Alleen letters, cijfers, - en _ (max. 63 tekens). / Unique activity id, used as the tag value on resources."),
-    col!(Name, "Naam verwerking", "Activity name", ["naam", "name", "verwerking"], true, Text, 34.0, "Subsidieaanvragen burgers",
-        "Korte naam van de verwerking. / Short name of the processing activity."),
-    col!(Unit, "Organisatieonderdeel", "Organisational unit", ["directie", "afdeling", "unit", "organizational unit"], true, Text, 22.0, "DG Digitale Zaken",
-        "Directie of dienst die de verwerking uitvoert. / Directorate or agency."),
-    col!(Controller, "Verwerkingsverantwoordelijke", "Controller", ["verantwoordelijke", "data controller"], true, Text, 26.0, "Minister van Voorbeeldzaken",
-        "Verwerkingsverantwoordelijke (art. 4 AVG). / Controller (GDPR art. 4)."),
-    col!(Purpose, "Doel", "Purpose", ["doel van de verwerking", "doeleinden", "purpose of processing"], true, Text, 34.0, "Beoordelen en uitbetalen van subsidies",
-        "Doel van de verwerking. / Purpose of the processing."),
-    col!(LegalBasis, "Grondslag", "Legal basis", ["rechtsgrond", "grondslag art 6", "lawful basis"], true, Choice, 26.0, "wettelijke verplichting",
-        "Grondslag art. 6 lid 1 AVG (a t/m f). / GDPR art. 6(1) lawful basis (a-f)."),
-    col!(PersonalData, "Persoonsgegevens", "Personal data", ["verwerkt persoonsgegevens", "pg"], true, YesNo, 14.0, "ja",
-        "Worden persoonsgegevens verwerkt? ja/nee. / Is personal data processed?"),
-    col!(SpecialCategories, "Bijzondere persoonsgegevens", "Special categories", ["bijzondere categorieen", "bpg", "art 9"], false, YesNo, 16.0, "ja",
-        "Bijzondere persoonsgegevens (art. 9 AVG)? ja/nee; welke in de volgende kolom. / Special-category data? yes/no; which in the next column."),
-    col!(SpecialCategoryKinds, "Soorten bijzondere persoonsgegevens", "Special category kinds", ["welke bijzondere persoonsgegevens", "special categories which", "special category types"], false, MultiChoice, 30.0, "gezondheid",
-        "Welke art. 9-categorieën, gescheiden door ; (bijv. gezondheid; biometrische gegevens). / Which art. 9 categories, separated by ;."),
-    col!(CriminalOrBsn, "Strafrechtelijke gegevens of BSN", "Criminal data or BSN", ["strafrechtelijke gegevens", "bsn", "criminal data"], false, YesNo, 16.0, "nee",
-        "Strafrechtelijke persoonsgegevens (art. 10 AVG) of BSN? ja/nee. / Criminal-offence data or citizen service number?"),
-    col!(Basisregistraties, "Basisregistratie", "Key register", ["basisregistraties", "basisregistratie bron", "key registers", "base register"], false, MultiChoice, 16.0, "geen",
-        "Is de verwerking (bron van) een basisregistratie? geen, of de afkorting(en): BRP, BRK, BAG, HR, BRT, BRV, BGT, BRO, WOZ, BRI, BLAU. / None, or which key register(s)."),
-    col!(Classification, "Rubricering", "Classification", ["classificatie", "vertrouwelijkheid", "classification level"], true, Choice, 24.0, "departementaal vertrouwelijk",
-        "Hoogste rubricering van de gegevens (VIR-BI). Staatsgeheim hoort niet in publieke cloud. / Highest classification of the data."),
-    col!(Material, "Materieel cloudgebruik", "Material use", ["materieel", "material cloud use", "materieel gebruik"], true, YesNo, 14.0, "ja",
-        "Is de cloudtoepassing essentieel voor de primaire taak? ja/nee. Nee + reden + scopekoppeling markeert sandboxes. / Essential for the primary task?"),
-    col!(MaterialReason, "Reden materieel", "Material use reason", ["toelichting materieel", "reden niet materieel", "material reason"], false, Text, 26.0, "primair proces",
-        "Waarom het gebruik (niet) materieel is; bij sandboxes bijv. `sandbox/experimenten`. / Why (not) material."),
-    col!(Providers, "Cloudleverancier", "Cloud provider", ["cloudleveranciers", "leverancier", "cloud providers", "provider"], false, TextList, 20.0, "AWS",
-        "Cloudleverancier(s), gescheiden door ; (AWS, Microsoft Azure, Google Cloud, ...). / Cloud provider(s)."),
-    col!(SubProcessors, "Subverwerkers", "Sub-processors", ["onderaannemers", "subverwerker", "subprocessors"], false, TextList, 26.0, "Amazon Web Services EMEA SARL",
-        "Subverwerkers van de leverancier, gescheiden door ; of `geen`. / Sub-processors, separated by ;."),
-    col!(ServiceModel, "Servicemodel", "Service model", ["dienstmodel", "servicemodel saas paas iaas"], false, Choice, 12.0, "PaaS",
-        "SaaS, PaaS of IaaS."),
-    col!(CloudType, "Cloudtype", "Cloud type", ["type cloud", "deployment model"], false, Choice, 12.0, "publiek",
-        "publiek, privaat, hybride, community of onbekend. / public, private, hybrid, community, unknown."),
-    col!(DeclaredLocations, "Locaties opslag en verwerking", "Declared locations", ["locaties", "regio", "regios", "opslaglocatie", "regions", "locations"], false, CodeList, 24.0, "eu-west-1; eu-central-1",
-        "Regio's van de leverancier of ISO-landcodes waar gegevens worden opgeslagen en verwerkt, gescheiden door ; (bijv. eu-west-1; westeurope; europe-west4; NL). / Provider regions or ISO countries."),
-    col!(TransferBasis, "Doorgiftegrondslag", "Transfer basis", ["doorgifte", "grondslag doorgifte", "transfer"], false, Choice, 14.0, "9a",
-        "Voorwaarde 9 cloudbeleid: 9a binnen EER, 9b adequaatheidsbesluit, 9c passende waarborgen (SCC/BCR), of geen. / 9a EEA, 9b adequacy, 9c SCC/BCR, none."),
-    col!(TransferInstrument, "Doorgifte-instrument", "Transfer instrument", ["instrument", "waarborg", "safeguard"], false, Text, 18.0, "SCC 2021/914",
-        "Bij 9c: het instrument (SCC 2021/914, BCR, ...). / For 9c: the art. 46 instrument."),
-    col!(PrescanDpia, "Datum pre-scan DPIA", "Pre-scan DPIA date", ["pre-scan dpia", "prescan dpia", "datum prescan"], false, Date, 14.0, "2025-03-14",
-        "Datum van de goedgekeurde pre-scan DPIA (jjjj-mm-dd of dd-mm-jjjj). / Date of the approved pre-scan DPIA."),
-    col!(FormalDpia, "Formele DPIA", "Formal DPIA", ["dpia", "dpia uitgevoerd"], false, Choice, 12.0, "ja",
-        "Is een formele DPIA uitgevoerd? ja, nee of n.v.t. / Formal DPIA: yes, no, n/a."),
-    col!(FormalDpiaDate, "Datum formele DPIA", "Formal DPIA date", ["datum dpia", "dpia date"], false, Date, 14.0, "2025-06-30",
-        "Datum van de formele DPIA. / Date of the formal DPIA."),
-    col!(HighRisk, "Hoog risico", "High risk", ["hoog privacyrisico", "high privacy risk"], false, YesNo, 12.0, "nee",
-        "Levert de verwerking een hoog risico op (art. 35 AVG)? ja/nee. / High risk?"),
-    col!(DpiaSentToCio, "DPIA naar CIO Rijk", "DPIA sent to CIO Rijk", ["datum dpia naar cio rijk", "dpia verzonden cio rijk", "dpia sent to cio"], false, Date, 14.0, "2025-07-15",
-        "Datum waarop de DPIA naar CIO Rijk is gestuurd. / Date the DPIA was sent to CIO Rijk."),
-    col!(ExplainReference, "Kenmerk explain", "Explain reference", ["explain", "pas toe of leg uit", "comply or explain"], false, Text, 18.0, "MinVZ-2025-0042",
-        "Kenmerk van de uitleg (pas toe of leg uit) aan CIO Rijk. / Reference of the comply-or-explain letter."),
-    col!(CioAdviceDate, "Datum advies CIO Rijk", "CIO Rijk advice date", ["advies cio rijk", "cio advice date"], false, Date, 14.0, "2025-09-01",
-        "Datum van het (voorafgaande) advies van CIO Rijk, verplicht bij basisregistraties. / Date of the CIO Rijk advice."),
-    col!(ExitStrategy, "Exitstrategie", "Exit strategy", ["exitstrategie in contract", "exit strategy in contract"], false, YesNo, 12.0, "ja",
-        "Is een exitstrategie (overdracht en vernietiging) contractueel vastgelegd? ja/nee. / Exit strategy in the contract?"),
-    col!(RightToAudit, "Right-to-audit", "Right to audit", ["auditrecht", "audit right"], false, Choice, 12.0, "via SLM",
-        "Contractueel auditrecht: ja, nee, of via SLM (Strategisch Leveranciersmanagement). / yes, no, via SLM."),
-    col!(C2000Check, "C2000-toets", "C2000 check", ["c2000", "c2000 criteria", "c2000 toetsing"], false, Choice, 14.0, "voldoet",
-        "Uitkomst C2000-toets: voldoet, voldoet niet, niet uitgevoerd. / passed, failed, not performed."),
-    col!(WooPublication, "Woo-publicatie", "Woo publication", ["woo", "publicatie woo", "openbaarmaking"], false, DateOrLink, 24.0, "https://open.overheid.nl/documenten/...",
-        "Datum of link van de openbaarmaking van het besluit/de DPIA (Woo); leeg = niet gepubliceerd. / Date or link of publication."),
-    col!(DecisionBody, "Besluit door", "Decision body", ["besluitvormend orgaan", "besluit genomen door", "decided by"], false, Text, 20.0, "SG MinVZ",
-        "Wie het besluit tot cloudgebruik nam. / Body that took the decision."),
-    col!(DecisionDate, "Datum besluit", "Decision date", ["besluitdatum", "date of decision"], false, Date, 14.0, "2025-10-01",
-        "Datum van het besluit. / Date of the decision."),
-    col!(Status, "Status", "Status", ["fase", "lifecycle"], false, Choice, 12.0, "in gebruik",
-        "gepland, in gebruik of beëindigd. / planned, in use, ended."),
-    col!(ScopeMappings, "Scopekoppeling", "Scope mappings", ["cloudscopes", "scopes", "accounts", "scope mapping"], false, Scopes, 40.0, "aws:111122223333",
-        "Accounts/subscriptions/resourcegroepen/projecten waarvan álle resources bij deze verwerking horen, gescheiden door ; — aws:<account>, azure:<subscription-id>, azure:<subscription-id>/<resourcegroep>, gcp:<project-id>. / Scopes whose resources all belong to this activity."),
+    col!(
+        Id,
+        "Nummer verwerking",
+        "Activity id",
+        [
+            "id",
+            "nummer",
+            "verwerkingsnummer",
+            "va-id",
+            "processing activity id"
+        ],
+        true,
+        Text,
+        16.0,
+        "VA-2026-001",
+        "Uniek nummer van de verwerking; dit nummer staat als tag/label `verwerking` op de cloudresources. Alleen letters, cijfers, - en _ (max. 63 tekens). / Unique activity id, used as the tag value on resources."
+    ),
+    col!(
+        Name,
+        "Naam verwerking",
+        "Activity name",
+        ["naam", "name", "verwerking"],
+        true,
+        Text,
+        34.0,
+        "Subsidieaanvragen burgers",
+        "Korte naam van de verwerking. / Short name of the processing activity."
+    ),
+    col!(
+        Unit,
+        "Organisatieonderdeel",
+        "Organisational unit",
+        ["directie", "afdeling", "unit", "organizational unit"],
+        true,
+        Text,
+        22.0,
+        "DG Digitale Zaken",
+        "Directie of dienst die de verwerking uitvoert. / Directorate or agency."
+    ),
+    col!(
+        Controller,
+        "Verwerkingsverantwoordelijke",
+        "Controller",
+        ["verantwoordelijke", "data controller"],
+        true,
+        Text,
+        26.0,
+        "Minister van Voorbeeldzaken",
+        "Verwerkingsverantwoordelijke (art. 4 AVG). / Controller (GDPR art. 4)."
+    ),
+    col!(
+        Purpose,
+        "Doel",
+        "Purpose",
+        [
+            "doel van de verwerking",
+            "doeleinden",
+            "purpose of processing"
+        ],
+        true,
+        Text,
+        34.0,
+        "Beoordelen en uitbetalen van subsidies",
+        "Doel van de verwerking. / Purpose of the processing."
+    ),
+    col!(
+        LegalBasis,
+        "Grondslag",
+        "Legal basis",
+        ["rechtsgrond", "grondslag art 6", "lawful basis"],
+        true,
+        Choice,
+        26.0,
+        "wettelijke verplichting",
+        "Grondslag art. 6 lid 1 AVG (a t/m f). / GDPR art. 6(1) lawful basis (a-f)."
+    ),
+    col!(
+        PersonalData,
+        "Persoonsgegevens",
+        "Personal data",
+        ["verwerkt persoonsgegevens", "pg"],
+        true,
+        YesNo,
+        14.0,
+        "ja",
+        "Worden persoonsgegevens verwerkt? ja/nee. / Is personal data processed?"
+    ),
+    col!(
+        SpecialCategories,
+        "Bijzondere persoonsgegevens",
+        "Special categories",
+        ["bijzondere categorieen", "bpg", "art 9"],
+        false,
+        YesNo,
+        16.0,
+        "ja",
+        "Bijzondere persoonsgegevens (art. 9 AVG)? ja/nee; welke in de volgende kolom. / Special-category data? yes/no; which in the next column."
+    ),
+    col!(
+        SpecialCategoryKinds,
+        "Soorten bijzondere persoonsgegevens",
+        "Special category kinds",
+        [
+            "welke bijzondere persoonsgegevens",
+            "special categories which",
+            "special category types"
+        ],
+        false,
+        MultiChoice,
+        30.0,
+        "gezondheid",
+        "Welke art. 9-categorieën, gescheiden door ; (bijv. gezondheid; biometrische gegevens). / Which art. 9 categories, separated by ;."
+    ),
+    col!(
+        CriminalOrBsn,
+        "Strafrechtelijke gegevens of BSN",
+        "Criminal data or BSN",
+        ["strafrechtelijke gegevens", "bsn", "criminal data"],
+        false,
+        YesNo,
+        16.0,
+        "nee",
+        "Strafrechtelijke persoonsgegevens (art. 10 AVG) of BSN? ja/nee. / Criminal-offence data or citizen service number?"
+    ),
+    col!(
+        Basisregistraties,
+        "Basisregistratie",
+        "Key register",
+        [
+            "basisregistraties",
+            "basisregistratie bron",
+            "key registers",
+            "base register"
+        ],
+        false,
+        MultiChoice,
+        16.0,
+        "geen",
+        "Is de verwerking (bron van) een basisregistratie? geen, of de afkorting(en): BRP, BRK, BAG, HR, BRT, BRV, BGT, BRO, WOZ, BRI, BLAU. / None, or which key register(s)."
+    ),
+    col!(
+        Classification,
+        "Rubricering",
+        "Classification",
+        ["classificatie", "vertrouwelijkheid", "classification level"],
+        true,
+        Choice,
+        24.0,
+        "departementaal vertrouwelijk",
+        "Hoogste rubricering van de gegevens (VIR-BI). Staatsgeheim hoort niet in publieke cloud. / Highest classification of the data."
+    ),
+    col!(
+        Material,
+        "Materieel cloudgebruik",
+        "Material use",
+        ["materieel", "material cloud use", "materieel gebruik"],
+        true,
+        YesNo,
+        14.0,
+        "ja",
+        "Is de cloudtoepassing essentieel voor de primaire taak? ja/nee. Nee + reden + scopekoppeling markeert sandboxes. / Essential for the primary task?"
+    ),
+    col!(
+        MaterialReason,
+        "Reden materieel",
+        "Material use reason",
+        [
+            "toelichting materieel",
+            "reden niet materieel",
+            "material reason"
+        ],
+        false,
+        Text,
+        26.0,
+        "primair proces",
+        "Waarom het gebruik (niet) materieel is; bij sandboxes bijv. `sandbox/experimenten`. / Why (not) material."
+    ),
+    col!(
+        Providers,
+        "Cloudleverancier",
+        "Cloud provider",
+        [
+            "cloudleveranciers",
+            "leverancier",
+            "cloud providers",
+            "provider"
+        ],
+        false,
+        TextList,
+        20.0,
+        "AWS",
+        "Cloudleverancier(s), gescheiden door ; (AWS, Microsoft Azure, Google Cloud, ...). / Cloud provider(s)."
+    ),
+    col!(
+        SubProcessors,
+        "Subverwerkers",
+        "Sub-processors",
+        ["onderaannemers", "subverwerker", "subprocessors"],
+        false,
+        TextList,
+        26.0,
+        "Amazon Web Services EMEA SARL",
+        "Subverwerkers van de leverancier, gescheiden door ; of `geen`. / Sub-processors, separated by ;."
+    ),
+    col!(
+        ServiceModel,
+        "Servicemodel",
+        "Service model",
+        ["dienstmodel", "servicemodel saas paas iaas"],
+        false,
+        Choice,
+        12.0,
+        "PaaS",
+        "SaaS, PaaS of IaaS."
+    ),
+    col!(
+        CloudType,
+        "Cloudtype",
+        "Cloud type",
+        ["type cloud", "deployment model"],
+        false,
+        Choice,
+        12.0,
+        "publiek",
+        "publiek, privaat, hybride, community of onbekend. / public, private, hybrid, community, unknown."
+    ),
+    col!(
+        DeclaredLocations,
+        "Locaties opslag en verwerking",
+        "Declared locations",
+        [
+            "locaties",
+            "regio",
+            "regios",
+            "opslaglocatie",
+            "regions",
+            "locations"
+        ],
+        false,
+        CodeList,
+        24.0,
+        "eu-west-1; eu-central-1",
+        "Regio's van de leverancier of ISO-landcodes waar gegevens worden opgeslagen en verwerkt, gescheiden door ; (bijv. eu-west-1; westeurope; europe-west4; NL). / Provider regions or ISO countries."
+    ),
+    col!(
+        TransferBasis,
+        "Doorgiftegrondslag",
+        "Transfer basis",
+        ["doorgifte", "grondslag doorgifte", "transfer"],
+        false,
+        Choice,
+        14.0,
+        "9a",
+        "Voorwaarde 9 cloudbeleid: 9a binnen EER, 9b adequaatheidsbesluit, 9c passende waarborgen (SCC/BCR), of geen. / 9a EEA, 9b adequacy, 9c SCC/BCR, none."
+    ),
+    col!(
+        TransferInstrument,
+        "Doorgifte-instrument",
+        "Transfer instrument",
+        ["instrument", "waarborg", "safeguard"],
+        false,
+        Text,
+        18.0,
+        "SCC 2021/914",
+        "Bij 9c: het instrument (SCC 2021/914, BCR, ...). / For 9c: the art. 46 instrument."
+    ),
+    col!(
+        PrescanDpia,
+        "Datum pre-scan DPIA",
+        "Pre-scan DPIA date",
+        ["pre-scan dpia", "prescan dpia", "datum prescan"],
+        false,
+        Date,
+        14.0,
+        "2025-03-14",
+        "Datum van de goedgekeurde pre-scan DPIA (jjjj-mm-dd of dd-mm-jjjj). / Date of the approved pre-scan DPIA."
+    ),
+    col!(
+        FormalDpia,
+        "Formele DPIA",
+        "Formal DPIA",
+        ["dpia", "dpia uitgevoerd"],
+        false,
+        Choice,
+        12.0,
+        "ja",
+        "Is een formele DPIA uitgevoerd? ja, nee of n.v.t. / Formal DPIA: yes, no, n/a."
+    ),
+    col!(
+        FormalDpiaDate,
+        "Datum formele DPIA",
+        "Formal DPIA date",
+        ["datum dpia", "dpia date"],
+        false,
+        Date,
+        14.0,
+        "2025-06-30",
+        "Datum van de formele DPIA. / Date of the formal DPIA."
+    ),
+    col!(
+        HighRisk,
+        "Hoog risico",
+        "High risk",
+        ["hoog privacyrisico", "high privacy risk"],
+        false,
+        YesNo,
+        12.0,
+        "nee",
+        "Levert de verwerking een hoog risico op (art. 35 AVG)? ja/nee. / High risk?"
+    ),
+    col!(
+        DpiaSentToCio,
+        "DPIA naar CIO Rijk",
+        "DPIA sent to CIO Rijk",
+        [
+            "datum dpia naar cio rijk",
+            "dpia verzonden cio rijk",
+            "dpia sent to cio"
+        ],
+        false,
+        Date,
+        14.0,
+        "2025-07-15",
+        "Datum waarop de DPIA naar CIO Rijk is gestuurd. / Date the DPIA was sent to CIO Rijk."
+    ),
+    col!(
+        ExplainReference,
+        "Kenmerk explain",
+        "Explain reference",
+        ["explain", "pas toe of leg uit", "comply or explain"],
+        false,
+        Text,
+        18.0,
+        "MinVZ-2025-0042",
+        "Kenmerk van de uitleg (pas toe of leg uit) aan CIO Rijk. / Reference of the comply-or-explain letter."
+    ),
+    col!(
+        CioAdviceDate,
+        "Datum advies CIO Rijk",
+        "CIO Rijk advice date",
+        ["advies cio rijk", "cio advice date"],
+        false,
+        Date,
+        14.0,
+        "2025-09-01",
+        "Datum van het (voorafgaande) advies van CIO Rijk, verplicht bij basisregistraties. / Date of the CIO Rijk advice."
+    ),
+    col!(
+        ExitStrategy,
+        "Exitstrategie",
+        "Exit strategy",
+        ["exitstrategie in contract", "exit strategy in contract"],
+        false,
+        YesNo,
+        12.0,
+        "ja",
+        "Is een exitstrategie (overdracht en vernietiging) contractueel vastgelegd? ja/nee. / Exit strategy in the contract?"
+    ),
+    col!(
+        RightToAudit,
+        "Right-to-audit",
+        "Right to audit",
+        ["auditrecht", "audit right"],
+        false,
+        Choice,
+        12.0,
+        "via SLM",
+        "Contractueel auditrecht: ja, nee, of via SLM (Strategisch Leveranciersmanagement). / yes, no, via SLM."
+    ),
+    col!(
+        C2000Check,
+        "C2000-toets",
+        "C2000 check",
+        ["c2000", "c2000 criteria", "c2000 toetsing"],
+        false,
+        Choice,
+        14.0,
+        "voldoet",
+        "Uitkomst C2000-toets: voldoet, voldoet niet, niet uitgevoerd. / passed, failed, not performed."
+    ),
+    col!(
+        WooPublication,
+        "Woo-publicatie",
+        "Woo publication",
+        ["woo", "publicatie woo", "openbaarmaking"],
+        false,
+        DateOrLink,
+        24.0,
+        "https://open.overheid.nl/documenten/...",
+        "Datum of link van de openbaarmaking van het besluit/de DPIA (Woo); leeg = niet gepubliceerd. / Date or link of publication."
+    ),
+    col!(
+        DecisionBody,
+        "Besluit door",
+        "Decision body",
+        [
+            "besluitvormend orgaan",
+            "besluit genomen door",
+            "decided by"
+        ],
+        false,
+        Text,
+        20.0,
+        "SG MinVZ",
+        "Wie het besluit tot cloudgebruik nam. / Body that took the decision."
+    ),
+    col!(
+        DecisionDate,
+        "Datum besluit",
+        "Decision date",
+        ["besluitdatum", "date of decision"],
+        false,
+        Date,
+        14.0,
+        "2025-10-01",
+        "Datum van het besluit. / Date of the decision."
+    ),
+    col!(
+        Status,
+        "Status",
+        "Status",
+        ["fase", "lifecycle"],
+        false,
+        Choice,
+        12.0,
+        "in gebruik",
+        "gepland, in gebruik of beëindigd. / planned, in use, ended."
+    ),
+    col!(
+        ScopeMappings,
+        "Scopekoppeling",
+        "Scope mappings",
+        ["cloudscopes", "scopes", "accounts", "scope mapping"],
+        false,
+        Scopes,
+        40.0,
+        "aws:111122223333",
+        "Accounts/subscriptions/resourcegroepen/projecten waarvan álle resources bij deze verwerking horen, gescheiden door ; — aws:<account>, azure:<subscription-id>, azure:<subscription-id>/<resourcegroep>, gcp:<project-id>. / Scopes whose resources all belong to this activity."
+    ),
 ];
 
 /// The column of a field.
@@ -324,8 +696,14 @@ mod tests {
     fn headers_match_dutch_english_and_sloppy_spellings() {
         assert_eq!(match_header("Nummer verwerking").unwrap().field, Field::Id);
         assert_eq!(match_header("ACTIVITY-ID").unwrap().field, Field::Id);
-        assert_eq!(match_header("c2000 toets").unwrap().field, Field::C2000Check);
-        assert_eq!(match_header("Right to audit").unwrap().field, Field::RightToAudit);
+        assert_eq!(
+            match_header("c2000 toets").unwrap().field,
+            Field::C2000Check
+        );
+        assert_eq!(
+            match_header("Right to audit").unwrap().field,
+            Field::RightToAudit
+        );
         assert!(match_header("Opmerkingen").is_none());
     }
 
@@ -353,5 +731,23 @@ mod tests {
         fields.dedup();
         assert_eq!(fields.len(), n);
         assert_eq!(n, 36);
+    }
+
+    #[test]
+    fn docs_register_md_documents_every_column() {
+        let doc = include_str!("../../docs/register.md");
+        for c in COLUMNS {
+            let row = format!(
+                "| {} | {} | {} |",
+                c.header,
+                c.alias,
+                if c.required { "yes" } else { "no" }
+            );
+            assert!(
+                doc.contains(&row),
+                "docs/register.md lacks the row for '{}'",
+                c.header
+            );
+        }
     }
 }

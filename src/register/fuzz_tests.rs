@@ -41,7 +41,9 @@ enum Edit {
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    let special = prop::sample::select(vec![b';', b',', b'"', b'\n', b'\r', 0u8, 0xC3, 0xFF, b'<', b'>', b'&', b' ']);
+    let special = prop::sample::select(vec![
+        b';', b',', b'"', b'\n', b'\r', 0u8, 0xC3, 0xFF, b'<', b'>', b'&', b' ',
+    ]);
     prop_oneof![
         (any::<usize>(), any::<u8>()).prop_map(|(i, b)| Edit::Set(i, b)),
         (any::<usize>(), special).prop_map(|(i, b)| Edit::Insert(i, b)),
@@ -85,8 +87,20 @@ fn cell_text() -> impl Strategy<Value = String> {
         })
         .chain(
             [
-                "", "VA-1", "VA-1", "aws:111122223333", "azure:x/y", "gcp:", "31-02-2025", "2025-13-01",
-                "x", "-", "geen", "#N/A", "ja; nee", "\n",
+                "",
+                "VA-1",
+                "VA-1",
+                "aws:111122223333",
+                "azure:x/y",
+                "gcp:",
+                "31-02-2025",
+                "2025-13-01",
+                "x",
+                "-",
+                "geen",
+                "#N/A",
+                "ja; nee",
+                "\n",
             ]
             .iter()
             .map(|s| s.to_string()),
@@ -102,7 +116,8 @@ fn cell_text() -> impl Strategy<Value = String> {
 fn example_parts() -> &'static [(String, Vec<u8>)] {
     static PARTS: OnceLock<Vec<(String, Vec<u8>)>> = OnceLock::new();
     PARTS.get_or_init(|| {
-        let mut zin = zip::ZipArchive::new(Cursor::new(EXAMPLE_XLSX)).expect("example xlsx is a zip");
+        let mut zin =
+            zip::ZipArchive::new(Cursor::new(EXAMPLE_XLSX)).expect("example xlsx is a zip");
         (0..zin.len())
             .map(|i| {
                 let mut f = zin.by_index(i).expect("entry");
@@ -119,12 +134,13 @@ fn example_parts() -> &'static [(String, Vec<u8>)] {
 /// valid xlsx and keeps the cases fast).
 fn mutate_xlsx_part(part: &str, edits: &[Edit]) -> Vec<u8> {
     let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, data) in example_parts() {
         out.start_file(name.as_str(), opts).expect("start file");
         if name == part {
-            out.write_all(&apply(data.clone(), edits)).expect("write entry");
+            out.write_all(&apply(data.clone(), edits))
+                .expect("write entry");
         } else {
             out.write_all(data).expect("write entry");
         }

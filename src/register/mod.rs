@@ -88,9 +88,9 @@ pub fn load_bytes(
     sheet: Option<&str>,
 ) -> Result<Loaded, RegisterError> {
     let grid = match format {
-        Format::Csv if sheet.is_some() => Err(
-            "--sheet applies to spreadsheets only; a CSV file has one table".to_string(),
-        ),
+        Format::Csv if sheet.is_some() => {
+            Err("--sheet applies to spreadsheets only; a CSV file has one table".to_string())
+        }
         Format::Csv => read::read_csv(&bytes),
         Format::Spreadsheet => read::read_workbook(bytes, sheet),
     };

@@ -107,7 +107,11 @@ pub fn read_csv(bytes: &[u8]) -> Result<Grid, String> {
             .iter()
             .map(|f| {
                 let s = String::from_utf8_lossy(f).into_owned();
-                if s.is_empty() { Cell::Empty } else { Cell::Text(s) }
+                if s.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(s)
+                }
             })
             .collect();
         rows.push(Row {
@@ -209,7 +213,10 @@ mod tests {
     fn csv_detects_semicolons_and_strips_the_bom() {
         let g = read_csv(b"\xEF\xBB\xBFa;b\n1;\"x;y\"\n").unwrap();
         assert_eq!(g.rows.len(), 2);
-        assert_eq!(g.rows[0].cells, [Cell::Text("a".into()), Cell::Text("b".into())]);
+        assert_eq!(
+            g.rows[0].cells,
+            [Cell::Text("a".into()), Cell::Text("b".into())]
+        );
         assert_eq!(g.rows[1].cell(1), &Cell::Text("x;y".into()));
         assert_eq!(g.rows[1].number, 2);
     }
@@ -233,7 +240,10 @@ mod tests {
         wb.add_worksheet().set_name("Register").unwrap();
         let bytes = wb.save_to_buffer().unwrap();
         let err = read_workbook(bytes, Some("Verwerkingen")).unwrap_err();
-        assert!(err.contains("'Verwerkingen'") && err.contains("Register"), "{err}");
+        assert!(
+            err.contains("'Verwerkingen'") && err.contains("Register"),
+            "{err}"
+        );
     }
 
     #[test]

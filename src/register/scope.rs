@@ -67,8 +67,7 @@ fn is_guid(s: &str) -> bool {
 /// Azure: 1–90 characters, letters, digits, `_ - . ( )`, not ending in `.`.
 fn is_resource_group(s: &str) -> bool {
     (1..=90).contains(&s.chars().count())
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '(' | ')'))
         && !s.ends_with('.')
 }
@@ -79,8 +78,7 @@ fn is_project_id(s: &str) -> bool {
     (6..=30).contains(&s.len())
         && s.starts_with(|c: char| c.is_ascii_lowercase())
         && !s.ends_with('-')
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
@@ -159,9 +157,14 @@ mod tests {
 
     #[test]
     fn the_four_forms_parse_to_their_canonical_text() {
-        assert_eq!(p(" AWS:111122223333 ").unwrap().to_string(), "aws:111122223333");
         assert_eq!(
-            p("azure:0B1F6D2E-1C3A-4E5F-8A9B-0C1D2E3F4A5B").unwrap().to_string(),
+            p(" AWS:111122223333 ").unwrap().to_string(),
+            "aws:111122223333"
+        );
+        assert_eq!(
+            p("azure:0B1F6D2E-1C3A-4E5F-8A9B-0C1D2E3F4A5B")
+                .unwrap()
+                .to_string(),
             "azure:0b1f6d2e-1c3a-4e5f-8a9b-0c1d2e3f4a5b"
         );
         let rg = p("azure:7c8d9e0f-1a2b-4c3d-8e5f-6a7b8c9d0e1f/rg-zorgdata").unwrap();
@@ -172,14 +175,21 @@ mod tests {
                 resource_group: Some("rg-zorgdata".into())
             }
         );
-        assert_eq!(p("gcp:minvz-analytics").unwrap().to_string(), "gcp:minvz-analytics");
+        assert_eq!(
+            p("gcp:minvz-analytics").unwrap().to_string(),
+            "gcp:minvz-analytics"
+        );
     }
 
     #[test]
     fn malformed_scopes_say_what_is_expected() {
         assert!(p("aws:1234").unwrap_err().contains("12 digits"));
         assert!(p("azure:not-a-guid").unwrap_err().contains("GUID"));
-        assert!(p("azure:7c8d9e0f-1a2b-4c3d-8e5f-6a7b8c9d0e1f/rg.").unwrap_err().contains("resource group"));
+        assert!(
+            p("azure:7c8d9e0f-1a2b-4c3d-8e5f-6a7b8c9d0e1f/rg.")
+                .unwrap_err()
+                .contains("resource group")
+        );
         assert!(p("gcp:Minvz").unwrap_err().contains("project id"));
         assert!(p("gcp:abc").is_err());
         assert!(p("oracle:x").unwrap_err().contains("unknown provider"));

@@ -35,7 +35,11 @@ fn note_text(c: &Column) -> String {
     s.push_str(&format!(
         "\n\nVoorbeeld / example: {}\n{}",
         c.example,
-        if c.required { "Verplichte kolom / required column." } else { "Optionele kolom / optional column." }
+        if c.required {
+            "Verplichte kolom / required column."
+        } else {
+            "Optionele kolom / optional column."
+        }
     ));
     s
 }
@@ -208,11 +212,19 @@ mod tests {
         let loaded = load_bytes("template.xlsx", bytes, RegFormat::Spreadsheet, None).unwrap();
         assert!(loaded.register.activities.is_empty());
         assert!(
-            loaded.warnings.iter().any(|w| w.message.contains("no activities")),
+            loaded
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("no activities")),
             "{:?}",
             loaded.warnings
         );
         // Every column is present: no "missing column" warning.
-        assert!(!loaded.warnings.iter().any(|w| w.message.contains("missing")));
+        assert!(
+            !loaded
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("missing"))
+        );
     }
 }

@@ -16,8 +16,8 @@ use super::problem::{ColumnRef, Problem, Severity, column_letter};
 use super::read::{Cell, Grid, Row};
 use super::scope::ScopeMapping;
 use super::values::{
-    CellValue, is_none_marker, parse_basisregistratie, parse_date, parse_yes_no,
-    split_code_list, split_text_list,
+    CellValue, is_none_marker, parse_basisregistratie, parse_date, parse_yes_no, split_code_list,
+    split_text_list,
 };
 
 /// The longest id that still fits a Google Cloud label value.
@@ -277,9 +277,16 @@ impl RowCtx<'_, '_> {
         }
     }
 
-    fn problem(&mut self, sev: Severity, field: Field, value: Option<String>, msg: impl Into<String>) {
+    fn problem(
+        &mut self,
+        sev: Severity,
+        field: Field,
+        value: Option<String>,
+        msg: impl Into<String>,
+    ) {
         let col = self.colref(field);
-        self.sink.push(sev, Some(self.row.number), Some(col), value, msg);
+        self.sink
+            .push(sev, Some(self.row.number), Some(col), value, msg);
     }
 
     fn error(&mut self, field: Field, value: &str, msg: impl Into<String>) {
@@ -318,7 +325,11 @@ impl RowCtx<'_, '_> {
     fn required_text(&mut self, field: Field) -> String {
         let t = self.text(field);
         if t.is_empty() && self.layout.contains_key(&field) {
-            self.error(field, "", format!("'{}' is required; fill it in", column(field).header));
+            self.error(
+                field,
+                "",
+                format!("'{}' is required; fill it in", column(field).header),
+            );
         }
         t
     }
@@ -349,7 +360,11 @@ impl RowCtx<'_, '_> {
     fn required_yes_no(&mut self, field: Field) -> bool {
         let v = self.yes_no(field);
         if v.is_none() && self.layout.contains_key(&field) && self.cell(field).is_blank() {
-            self.error(field, "", format!("'{}' is required: ja or nee", column(field).header));
+            self.error(
+                field,
+                "",
+                format!("'{}' is required: ja or nee", column(field).header),
+            );
         }
         v.unwrap_or(false)
     }
@@ -578,7 +593,11 @@ impl RowCtx<'_, '_> {
                     format!(
                         "special categories = nee, but column '{}' names {}; make them agree",
                         self.colref(Field::SpecialCategoryKinds).header,
-                        kinds.iter().map(|k| k.label()).collect::<Vec<_>>().join(", ")
+                        kinds
+                            .iter()
+                            .map(|k| k.label())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 );
                 kinds
@@ -695,10 +714,16 @@ impl RowCtx<'_, '_> {
             );
         }
         if a.personal_data && a.prescan_dpia.is_none() {
-            self.warn(F::PrescanDpia, "personal data = ja but no pre-scan DPIA date");
+            self.warn(
+                F::PrescanDpia,
+                "personal data = ja but no pre-scan DPIA date",
+            );
         }
         if a.personal_data && a.legal_basis.is_none() {
-            self.warn(F::LegalBasis, "personal data = ja but no legal basis (art. 6 AVG)");
+            self.warn(
+                F::LegalBasis,
+                "personal data = ja but no legal basis (art. 6 AVG)",
+            );
         }
         if a.high_risk && a.formal_dpia != Some(YesNoNa::Yes) {
             self.warn(F::FormalDpia, "high risk = ja but no formal DPIA recorded");
@@ -709,7 +734,10 @@ impl RowCtx<'_, '_> {
         if a.transfer_basis == Some(super::model::TransferBasis::Safeguards)
             && a.transfer_instrument.is_empty()
         {
-            self.warn(F::TransferInstrument, "transfer basis 9c but no instrument (SCC, BCR, ...)");
+            self.warn(
+                F::TransferInstrument,
+                "transfer basis 9c but no instrument (SCC, BCR, ...)",
+            );
         }
         if !a.material && a.material_reason.is_empty() {
             self.warn(F::MaterialReason, "material use = nee but no reason given");
@@ -739,7 +767,10 @@ fn cross_checks(register: &Register, layout: &Layout, sink: &mut Sink<'_>) {
             let same = if first.id == a.id {
                 String::new()
             } else {
-                format!(" ('{}' and '{}' are the same tag value '{key}')", first.id, a.id)
+                format!(
+                    " ('{}' and '{}' are the same tag value '{key}')",
+                    first.id, a.id
+                )
             };
             sink.push(
                 Severity::Error,

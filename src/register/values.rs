@@ -9,8 +9,8 @@ use chrono::NaiveDate;
 
 use super::columns::{BASISREGISTRATIES, fold, folds_to};
 use super::model::{
-    ActivityStatus, C2000Check, Classification, CloudType, LegalBasis, RightToAudit,
-    ServiceModel, SpecialCategory, TransferBasis, YesNoNa,
+    ActivityStatus, C2000Check, Classification, CloudType, LegalBasis, RightToAudit, ServiceModel,
+    SpecialCategory, TransferBasis, YesNoNa,
 };
 
 /// A value that can be parsed from a cell.
@@ -30,7 +30,10 @@ pub trait CellValue: Sized + Copy + 'static {
                 return Ok(v);
             }
         }
-        let allowed: Vec<&str> = Self::spellings().iter().map(|(v, _)| v.canonical()).collect();
+        let allowed: Vec<&str> = Self::spellings()
+            .iter()
+            .map(|(v, _)| v.canonical())
+            .collect();
         Err(format!(
             "'{}' is not a known {}; allowed: {}",
             s.trim(),
@@ -64,7 +67,10 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     // An ISO date-time as some exports write it: keep the date part.
     let t = match t.split_once(['T', ' ']) {
         Some((d, rest))
-            if d.len() == 10 && rest.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.' || c == 'Z') =>
+            if d.len() == 10
+                && rest
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.' || c == 'Z') =>
         {
             d
         }
@@ -88,7 +94,10 @@ pub fn is_none_marker(s: &str) -> bool {
     let t = s.trim();
     t.is_empty()
         || t.chars().all(|c| matches!(c, '-' | '–' | '—' | '/'))
-        || matches!(fold(t).as_str(), "geen" | "none" | "nvt" | "na" | "nee" | "no")
+        || matches!(
+            fold(t).as_str(),
+            "geen" | "none" | "nvt" | "na" | "nee" | "no"
+        )
 }
 
 /// Splits a free-text list on `;` and new lines.
@@ -123,7 +132,10 @@ pub fn parse_basisregistratie(s: &str) -> Result<&'static str, String> {
         ("handelsregisterkvk", "HR"),
         ("basisregistratieadressen", "BAG"),
         ("gba", "BRP"),
-        ("basisregistratielonenarbeidsverhoudingenenuitkeringen", "BLAU"),
+        (
+            "basisregistratielonenarbeidsverhoudingenenuitkeringen",
+            "BLAU",
+        ),
         ("polisadministratie", "BLAU"),
     ];
     if let Some((_, code)) = extra.iter().find(|(k, _)| *k == key) {
@@ -255,19 +267,49 @@ mod tests {
 
     #[test]
     fn enums_accept_labels_english_and_abbreviations() {
-        assert_eq!(Classification::parse_cell("DV"), Ok(Classification::DepartementaalVertrouwelijk));
-        assert_eq!(Classification::parse_cell("Stg. Geheim"), Ok(Classification::StgGeheim));
-        assert_eq!(Classification::parse_cell("internal"), Ok(Classification::Ongerubriceerd));
+        assert_eq!(
+            Classification::parse_cell("DV"),
+            Ok(Classification::DepartementaalVertrouwelijk)
+        );
+        assert_eq!(
+            Classification::parse_cell("Stg. Geheim"),
+            Ok(Classification::StgGeheim)
+        );
+        assert_eq!(
+            Classification::parse_cell("internal"),
+            Ok(Classification::Ongerubriceerd)
+        );
         assert_eq!(LegalBasis::parse_cell("6.1.e"), Ok(LegalBasis::PublicTask));
-        assert_eq!(LegalBasis::parse_cell("Algemeen belang / openbaar gezag"), Ok(LegalBasis::PublicTask));
-        assert_eq!(ActivityStatus::parse_cell("Beëindigd"), Ok(ActivityStatus::Ended));
-        assert_eq!(ActivityStatus::parse_cell("beeindigd"), Ok(ActivityStatus::Ended));
-        assert_eq!(TransferBasis::parse_cell("SCC"), Ok(TransferBasis::Safeguards));
+        assert_eq!(
+            LegalBasis::parse_cell("Algemeen belang / openbaar gezag"),
+            Ok(LegalBasis::PublicTask)
+        );
+        assert_eq!(
+            ActivityStatus::parse_cell("Beëindigd"),
+            Ok(ActivityStatus::Ended)
+        );
+        assert_eq!(
+            ActivityStatus::parse_cell("beeindigd"),
+            Ok(ActivityStatus::Ended)
+        );
+        assert_eq!(
+            TransferBasis::parse_cell("SCC"),
+            Ok(TransferBasis::Safeguards)
+        );
         assert_eq!(YesNoNa::parse_cell("n.v.t."), Ok(YesNoNa::NotApplicable));
-        assert_eq!(RightToAudit::parse_cell("Via SLM"), Ok(RightToAudit::ViaSlm));
-        assert_eq!(C2000Check::parse_cell("voldoet niet"), Ok(C2000Check::Failed));
+        assert_eq!(
+            RightToAudit::parse_cell("Via SLM"),
+            Ok(RightToAudit::ViaSlm)
+        );
+        assert_eq!(
+            C2000Check::parse_cell("voldoet niet"),
+            Ok(C2000Check::Failed)
+        );
         assert_eq!(ServiceModel::parse_cell("saas"), Ok(ServiceModel::Saas));
-        assert_eq!(SpecialCategory::parse_cell("Health"), Ok(SpecialCategory::Health));
+        assert_eq!(
+            SpecialCategory::parse_cell("Health"),
+            Ok(SpecialCategory::Health)
+        );
     }
 
     #[test]
@@ -302,7 +344,10 @@ mod tests {
     #[test]
     fn basisregistraties_parse_by_code_or_name() {
         assert_eq!(parse_basisregistratie("brp"), Ok("BRP"));
-        assert_eq!(parse_basisregistratie("Basisregistratie Personen"), Ok("BRP"));
+        assert_eq!(
+            parse_basisregistratie("Basisregistratie Personen"),
+            Ok("BRP")
+        );
         assert_eq!(parse_basisregistratie("NHR"), Ok("HR"));
         assert!(parse_basisregistratie("XYZ").unwrap_err().contains("BRK"));
     }
