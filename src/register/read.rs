@@ -122,20 +122,31 @@ pub fn read_csv(bytes: &[u8]) -> Result<Grid, String> {
     Ok(Grid { sheet: None, rows })
 }
 
-/// `;` when the first line (outside quotes) has more semicolons than commas, else `,`.
-/// Dutch Excel writes `;`-separated CSV.
+/// The separator of the line (among the first 20, outside quotes) with the most `;` or `,`:
+/// that is the header row even when a title line sits above it. Dutch Excel writes `;`.
 fn detect_delimiter(bytes: &[u8]) -> u8 {
-    let (mut commas, mut semis, mut quoted) = (0usize, 0usize, false);
-    for &b in bytes {
+    let (mut best, mut best_count) = (b',', 0usize);
+    let (mut commas, mut semis, mut quoted, mut lines) = (0usize, 0usize, false, 0usize);
+    for &b in bytes.iter().chain(std::iter::once(&b'\n')) {
         match b {
             b'"' => quoted = !quoted,
-            b'\n' if !quoted => break,
+            b'\n' if !quoted => {
+                if semis.max(commas) > best_count {
+                    best_count = semis.max(commas);
+                    best = if semis > commas { b';' } else { b',' };
+                }
+                (commas, semis) = (0, 0);
+                lines += 1;
+                if lines == 20 {
+                    break;
+                }
+            }
             b',' if !quoted => commas += 1,
             b';' if !quoted => semis += 1,
             _ => {}
         }
     }
-    if semis > commas { b';' } else { b',' }
+    best
 }
 
 /// Reads one sheet of a spreadsheet (XLSX; also XLSM, XLSB, XLS, ODS through calamine):
@@ -226,6 +237,16 @@ mod tests {
         let g = read_csv(b"a,b\n\"line1\nline2\",2\n3,4\n").unwrap();
         assert_eq!(g.rows[2].number, 3);
         assert_eq!(g.rows[1].cell(0).text(), "line1\nline2");
+    }
+
+    #[test]
+    fn the_separator_comes_from_the_header_not_a_title_line() {
+        assert_eq!(
+            detect_delimiter(b"Register, versie 2\na;b;c;d\n1;2;3;4\n"),
+            b';'
+        );
+        assert_eq!(detect_delimiter(b"a,b,c\n\"x;y;z;w\",2,3\n"), b',');
+        assert_eq!(detect_delimiter(b""), b',');
     }
 
     #[test]

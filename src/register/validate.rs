@@ -811,3 +811,95 @@ fn cross_checks(register: &Register, layout: &Layout, sink: &mut Sink<'_>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::register::{Format, Loaded, RegisterError, SpecialCategory, load_bytes};
+
+    const HEAD: &str = "Nummer verwerking;Naam verwerking;Organisatieonderdeel;Verwerkingsverantwoordelijke;Doel;Grondslag;Persoonsgegevens;Rubricering;Materieel cloudgebruik";
+
+    fn load(rows: &[&str]) -> Result<Loaded, RegisterError> {
+        load_bytes("t.csv", rows.join("\n").into_bytes(), Format::Csv, None)
+    }
+
+    #[test]
+    fn gaps_are_warnings_and_the_register_still_loads() {
+        let l = load(&[HEAD, "VA-1;Een;DG;M;Doel;e;ja;intern;ja"]).unwrap();
+        assert_eq!(l.register.activities.len(), 1);
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.message.contains("pre-scan DPIA"))
+        );
+    }
+
+    #[test]
+    fn a_title_above_the_header_row_is_skipped() {
+        let l = load(&[
+            "Register MinVZ 2026",
+            ";;",
+            HEAD,
+            "VA-1;Een;DG;M;Doel;e;nee;intern;ja",
+        ])
+        .unwrap();
+        assert_eq!(l.register.activities[0].row, 4);
+    }
+
+    #[test]
+    fn kinds_in_the_yes_no_column_are_read_as_the_kinds() {
+        let head = format!("{HEAD};Bijzondere persoonsgegevens");
+        let l = load(&[
+            &head,
+            "VA-1;Een;DG;M;Doel;e;ja;intern;ja;gezondheid, biometrie",
+        ])
+        .unwrap();
+        assert_eq!(
+            l.register.activities[0].special_categories,
+            [SpecialCategory::Health, SpecialCategory::Biometric]
+        );
+    }
+
+    #[test]
+    fn contradictions_about_special_categories_are_errors() {
+        let head =
+            format!("{HEAD};Bijzondere persoonsgegevens;Soorten bijzondere persoonsgegevens");
+        let err = load(&[
+            &head,
+            "VA-1;Een;DG;M;Doel;e;ja;intern;ja;ja;",
+            "VA-2;Twee;DG;M;Doel;e;ja;intern;ja;nee;gezondheid",
+            "VA-3;Drie;DG;M;Doel;e;nee;intern;ja;ja;gezondheid",
+        ])
+        .unwrap_err();
+        let rows: Vec<usize> = err.problems.iter().filter_map(|p| p.row).collect();
+        assert_eq!(rows, [2, 3, 4], "{err}");
+    }
+
+    #[test]
+    fn a_column_given_twice_is_an_error() {
+        let head = format!("{HEAD};Activity id");
+        let err = load(&[&head, "VA-1;Een;DG;M;Doel;e;nee;intern;ja;VA-1"]).unwrap_err();
+        assert!(
+            err.to_string().contains("appears twice (also column A)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_sandbox_row_keeps_reason_and_scope() {
+        let head = format!("{HEAD};Reden materieel;Scopekoppeling");
+        let l = load(&[
+            &head,
+            "VA-9;Sandbox;Lab;M;Experimenten;e;nee;intern;nee;sandbox/experimenten;\"aws:444455556666\naws:444455556666\"",
+        ])
+        .unwrap();
+        let a = &l.register.activities[0];
+        assert!(!a.material);
+        assert_eq!(a.material_reason, "sandbox/experimenten");
+        assert_eq!(a.scope_mappings, ["aws:444455556666"]);
+        assert!(
+            l.warnings
+                .iter()
+                .any(|w| w.message.contains("listed twice"))
+        );
+    }
+}
