@@ -60,6 +60,8 @@ pub enum Command {
     Locate(LocateArgs),
     /// List the rules of a rule pack: code, severity, policy clause, explanation.
     Rules(RulesArgs),
+    /// Check a register of processing activities (csv/xlsx), or write a blank template.
+    Register(commands::register::RegisterArgs),
 }
 
 /// Arguments of `cloudcensus regions`.
@@ -211,6 +213,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Regions(args) => commands::regions::run(cli, args, out),
         Command::Locate(args) => commands::locate::run(cli, args, out),
         Command::Rules(args) => commands::rules::run(cli, args, out),
+        Command::Register(args) => commands::register::run(cli, args, out),
     }
 }
 

@@ -200,7 +200,13 @@ impl Config {
         };
         cfg.path = path.to_path_buf();
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let resolve = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+        let resolve = |p: &Path| {
+            if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                base.join(p)
+            }
+        };
         cfg.store = resolve(&cfg.store);
         cfg.register = cfg.register.as_deref().map(resolve);
         cfg.catalog = cfg.catalog.as_deref().map(resolve);
@@ -213,7 +219,11 @@ impl Config {
     }
 
     fn validate(&self, text: &str, problems: &mut Vec<String>) {
-        let at = |key: &str| locate(text, key).map(|l| format!("line {l}: ")).unwrap_or_default();
+        let at = |key: &str| {
+            locate(text, key)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default()
+        };
         if self.organisation.trim().is_empty() {
             problems.push(format!("{}organisation is empty: name the ministry, e.g. \"Ministerie van Voorbeeldzaken\"", at("organisation")));
         }
@@ -229,16 +239,26 @@ impl Config {
         if let Some(c) = &self.catalog
             && !c.exists()
         {
-            problems.push(format!("{}catalog file {} does not exist", at("catalog"), c.display()));
+            problems.push(format!(
+                "{}catalog file {} does not exist",
+                at("catalog"),
+                c.display()
+            ));
         }
         if self.max_concurrency == 0 {
-            problems.push(format!("{}max_concurrency must be at least 1", at("max_concurrency")));
+            problems.push(format!(
+                "{}max_concurrency must be at least 1",
+                at("max_concurrency")
+            ));
         }
         if let Err(e) = RulePack::builtin(&self.rule_pack) {
             problems.push(format!("{}{e}", at("rule_pack")));
         }
         if self.matching.tag_keys.is_empty() {
-            problems.push(format!("{}matching.tag_keys is empty: at least one tag key is needed", at("matching.tag_keys")));
+            problems.push(format!(
+                "{}matching.tag_keys is empty: at least one tag key is needed",
+                at("matching.tag_keys")
+            ));
         }
         for (i, e) in self.matching.exclude_scopes.iter().enumerate() {
             let key = format!("matching.exclude_scopes[{i}]");
@@ -258,7 +278,10 @@ impl Config {
             .unwrap_or_default();
         for code in self.rules.severity.keys() {
             if !known.is_empty() && !known.contains(code) {
-                problems.push(format!("{}rules.severity: unknown code '{code}' (see `cloudcensus rules`)", at("rules.severity")));
+                problems.push(format!(
+                    "{}rules.severity: unknown code '{code}' (see `cloudcensus rules`)",
+                    at("rules.severity")
+                ));
             }
         }
         for (i, s) in self.rules.suppress.iter().enumerate() {
@@ -267,7 +290,10 @@ impl Config {
                 problems.push(format!("{}{key}: reason is required", at(&key)));
             }
             if s.resource.is_none() && s.activity.is_none() {
-                problems.push(format!("{}{key}: give a resource or an activity it applies to", at(&key)));
+                problems.push(format!(
+                    "{}{key}: give a resource or an activity it applies to",
+                    at(&key)
+                ));
             }
             if !known.is_empty() && !known.contains(&s.code) {
                 problems.push(format!("{}{key}: unknown code '{}'", at(&key), s.code));
@@ -276,7 +302,9 @@ impl Config {
         let mut names = BTreeSet::new();
         for (provider, name) in self.source_names() {
             if !names.insert((provider, name.clone())) {
-                problems.push(format!("two [[{provider}]] sources are named '{name}': names must be unique"));
+                problems.push(format!(
+                    "two [[{provider}]] sources are named '{name}': names must be unique"
+                ));
             }
         }
     }
@@ -320,7 +348,10 @@ mod tests {
         assert_eq!(c.rule_pack, "cloudbeleid-2022");
         assert_eq!(c.max_concurrency, 16);
         assert_eq!(c.store, Path::new("/tmp/cloudcensus.db"));
-        assert_eq!(c.matching.tag_keys, ["verwerking", "processing-activity", "va-id"]);
+        assert_eq!(
+            c.matching.tag_keys,
+            ["verwerking", "processing-activity", "va-id"]
+        );
     }
 
     #[test]
@@ -366,7 +397,10 @@ mod tests {
             (k == "CLOUDCENSUS_MAX_CONCURRENCY").then(|| "many".into())
         })
         .unwrap_err();
-        assert!(err.to_string().contains("CLOUDCENSUS_MAX_CONCURRENCY='many'"));
+        assert!(
+            err.to_string()
+                .contains("CLOUDCENSUS_MAX_CONCURRENCY='many'")
+        );
     }
 
     #[test]

@@ -5,4 +5,5 @@
 mod util;
 
 mod catalog_cli;
+mod register_cli;
 mod rules_cli;

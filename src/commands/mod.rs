@@ -2,4 +2,5 @@
 
 pub mod locate;
 pub mod regions;
+pub mod register;
 pub mod rules;
