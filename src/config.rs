@@ -323,6 +323,15 @@ impl Config {
     }
 }
 
+/// `p` relative to `base` unless absolute.
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
 /// Whether a string is a scope mapping (`aws:…`, `azure:…`, `gcp:…`).
 pub fn is_scope_mapping(s: &str) -> bool {
     let Some((p, rest)) = s.trim().split_once(':') else {
