@@ -200,16 +200,9 @@ impl Config {
         };
         cfg.path = path.to_path_buf();
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        let resolve = |p: &Path| {
-            if p.is_absolute() {
-                p.to_path_buf()
-            } else {
-                base.join(p)
-            }
-        };
-        cfg.store = resolve(&cfg.store);
-        cfg.register = cfg.register.as_deref().map(resolve);
-        cfg.catalog = cfg.catalog.as_deref().map(resolve);
+        cfg.store = resolve(&base, &cfg.store);
+        cfg.register = cfg.register.as_deref().map(|p| resolve(&base, p));
+        cfg.catalog = cfg.catalog.as_deref().map(|p| resolve(&base, p));
         cfg.validate(text, &mut problems);
         if problems.is_empty() {
             Ok(cfg)
