@@ -46,6 +46,7 @@ pub struct GcpConnector {
 struct Discovered {
     containers: Vec<Coverage>,
     project_meta: HashMap<String, Coverage>,
+    numbers: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for GcpConnector {
@@ -182,9 +183,13 @@ impl GcpConnector {
             storage::list_buckets(&self.ctx, &self.storage, project)
         );
         let mut coverage = Vec::new();
-        if let Some(meta) = self.lock().project_meta.get(project) {
-            coverage.push(meta.clone());
-        }
+        let number = {
+            let state = self.lock();
+            if let Some(meta) = state.project_meta.get(project) {
+                coverage.push(meta.clone());
+            }
+            state.numbers.get(project).cloned()
+        };
         let mut outcome =
             |service: &str, r: std::result::Result<Vec<Resource>, crate::error::ApiFailure>| match r
             {
@@ -193,6 +198,7 @@ impl GcpConnector {
                     v
                 }
                 Err(f) => {
+                    let f = settle_not_enabled(service, project, number.as_deref(), f);
                     tracing::warn!(source = %self.name, project, service, status = %f.status, "{}", f.message);
                     coverage.push(Coverage::failed(
                         Provider::Gcp,
@@ -218,6 +224,44 @@ impl GcpConnector {
     fn lock(&self) -> std::sync::MutexGuard<'_, Discovered> {
         self.discovered.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Decides whether a disabled API really means "nothing can exist here".
+///
+/// `not-enabled` is not a coverage gap, so it is kept only when the API that holds the
+/// resources (Cloud Storage) is disabled in the scanned project itself. Cloud Asset
+/// Inventory is an index: resources exist whether or not it is enabled, so a disabled
+/// Cloud Asset API is always a gap (`error`). So is an API disabled in another project
+/// (the scanner's own quota project), which would otherwise hide every project.
+pub(crate) fn settle_not_enabled(
+    service: &str,
+    project: &str,
+    number: Option<&str>,
+    mut f: crate::error::ApiFailure,
+) -> crate::error::ApiFailure {
+    if f.status != cloudcensus_core::CoverageStatus::NotEnabled {
+        return f;
+    }
+    let consumer = f.consumer.clone();
+    let elsewhere = consumer.as_deref().filter(|c| {
+        let id = c.strip_prefix("projects/").unwrap_or(c);
+        id != project && Some(id) != number
+    });
+    if service == asset::SERVICE {
+        f.status = cloudcensus_core::CoverageStatus::Error;
+        f.message = format!(
+            "{} (enable cloudasset.googleapis.com in {}; this says nothing about what exists in {project}, which was not listed)",
+            f.message,
+            consumer.as_deref().unwrap_or("the scanner's project"),
+        );
+    } else if let Some(c) = elsewhere {
+        f.status = cloudcensus_core::CoverageStatus::Error;
+        f.message = format!(
+            "{} (the API is disabled in {c}, not in {project}: enable it there; {project} was not listed)",
+            f.message
+        );
+    }
+    f
 }
 
 /// Merges Cloud Asset results with bucket listings by full resource name.
@@ -275,6 +319,7 @@ impl Connector for GcpConnector {
         let mut state = self.lock();
         state.containers = d.containers;
         state.project_meta = d.project_meta;
+        state.numbers = d.numbers;
         Ok(d.scopes)
     }
 
@@ -322,6 +367,28 @@ mod tests {
                 .collect(),
             created_at: None,
         }
+    }
+
+    fn disabled(consumer: Option<&str>) -> crate::error::ApiFailure {
+        crate::error::ApiFailure {
+            status: cloudcensus_core::CoverageStatus::NotEnabled,
+            message: "x: PERMISSION_DENIED [SERVICE_DISABLED]".into(),
+            consumer: consumer.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn disabled_api_is_not_enabled_only_for_storage_in_the_scanned_project() {
+        use cloudcensus_core::CoverageStatus::{Error, NotEnabled};
+        let s = |svc, consumer| {
+            settle_not_enabled(svc, "gamma-off", Some("333"), disabled(consumer)).status
+        };
+        assert_eq!(s(storage::SERVICE, Some("projects/gamma-off")), NotEnabled);
+        assert_eq!(s(storage::SERVICE, Some("projects/333")), NotEnabled);
+        assert_eq!(s(storage::SERVICE, None), NotEnabled);
+        assert_eq!(s(storage::SERVICE, Some("projects/scanner-home")), Error);
+        assert_eq!(s(asset::SERVICE, Some("projects/gamma-off")), Error);
+        assert_eq!(s(asset::SERVICE, None), Error);
     }
 
     #[test]

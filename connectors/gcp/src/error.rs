@@ -18,6 +18,9 @@ pub(crate) struct ApiFailure {
     pub status: CoverageStatus,
     /// What the server or transport said.
     pub message: String,
+    /// For a disabled API: the project it is disabled in (`ErrorInfo.metadata.consumer`,
+    /// `projects/ID` or `projects/NUMBER`), when the server said.
+    pub consumer: Option<String>,
 }
 
 impl ApiFailure {
@@ -25,6 +28,7 @@ impl ApiFailure {
         ApiFailure {
             status: CoverageStatus::Error,
             message: message.into(),
+            consumer: None,
         }
     }
 
@@ -54,6 +58,8 @@ pub(crate) struct ErrorParts<'a> {
     pub retry_after: Option<&'a str>,
     /// The server's message.
     pub message: &'a str,
+    /// `ErrorInfo.metadata.consumer` of a `SERVICE_DISABLED` error.
+    pub consumer: Option<&'a str>,
 }
 
 /// Classifies an error response into a retry decision carrying its [`ApiFailure`].
@@ -73,7 +79,11 @@ pub(crate) fn classify<T>(api: &str, p: ErrorParts<'_>) -> Attempt<T, ApiFailure
     let retry_after = p.retry_after.and_then(parse_retry_after_seconds);
 
     if has_reason(&["SERVICE_DISABLED", "accessNotConfigured", "API_DISABLED"]) {
-        return fail(CoverageStatus::NotEnabled, message);
+        return Attempt::Fail(ApiFailure {
+            status: CoverageStatus::NotEnabled,
+            message,
+            consumer: p.consumer.map(str::to_string),
+        });
     }
     if p.http == Some(429)
         || p.status == Some("RESOURCE_EXHAUSTED")
@@ -87,6 +97,7 @@ pub(crate) fn classify<T>(api: &str, p: ErrorParts<'_>) -> Attempt<T, ApiFailure
             error: ApiFailure {
                 status: CoverageStatus::Throttled,
                 message,
+                consumer: None,
             },
             retry_after,
             throttled: true,
@@ -110,7 +121,11 @@ pub(crate) fn classify<T>(api: &str, p: ErrorParts<'_>) -> Attempt<T, ApiFailure
 }
 
 fn fail<T>(status: CoverageStatus, message: String) -> Attempt<T, ApiFailure> {
-    Attempt::Fail(ApiFailure { status, message })
+    Attempt::Fail(ApiFailure {
+        status,
+        message,
+        consumer: None,
+    })
 }
 
 /// A transport failure (connection refused, reset, timeout): retried, then `error`.
@@ -129,14 +144,19 @@ pub(crate) fn classify_gax<T>(
 ) -> Attempt<T, ApiFailure> {
     use google_cloud_gax::error::rpc::StatusDetails;
     if let Some(status) = e.status() {
-        let reasons = status
+        let infos: Vec<_> = status
             .details
             .iter()
             .filter_map(|d| match d {
-                StatusDetails::ErrorInfo(info) => Some(info.reason.as_str()),
+                StatusDetails::ErrorInfo(info) => Some(info),
                 _ => None,
             })
             .collect();
+        let reasons = infos.iter().map(|i| i.reason.as_str()).collect();
+        let consumer = infos
+            .iter()
+            .find_map(|i| i.metadata.get("consumer"))
+            .map(String::as_str);
         let retry_after = e
             .http_headers()
             .and_then(|h| h.get("retry-after"))
@@ -149,6 +169,7 @@ pub(crate) fn classify_gax<T>(
                 reasons,
                 retry_after,
                 message: &status.message,
+                consumer,
             },
         );
     }
@@ -213,17 +234,19 @@ pub(crate) fn classify_http<T>(
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let e = &parsed.error;
     let mut reasons: Vec<&str> = e.errors.iter().map(|l| l.reason.as_str()).collect();
-    reasons.extend(e.details.iter().filter_map(|d| {
-        let is_info = d
-            .get("@type")
-            .and_then(|t| t.as_str())
-            .is_some_and(|t| t.ends_with("google.rpc.ErrorInfo"));
-        if is_info {
-            d.get("reason").and_then(|r| r.as_str())
-        } else {
-            None
-        }
-    }));
+    let infos: Vec<&serde_json::Value> = e
+        .details
+        .iter()
+        .filter(|d| {
+            d.get("@type")
+                .and_then(|t| t.as_str())
+                .is_some_and(|t| t.ends_with("google.rpc.ErrorInfo"))
+        })
+        .collect();
+    reasons.extend(infos.iter().filter_map(|d| d.get("reason")?.as_str()));
+    let consumer = infos
+        .iter()
+        .find_map(|d| d.get("metadata")?.get("consumer")?.as_str());
     let fallback;
     let message = if e.message.is_empty() {
         fallback = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
@@ -239,6 +262,7 @@ pub(crate) fn classify_http<T>(
             reasons,
             retry_after,
             message,
+            consumer,
         },
     )
 }
@@ -314,6 +338,7 @@ mod tests {
             error: ApiFailure {
                 status: CoverageStatus::Throttled,
                 message: "x: RESOURCE_EXHAUSTED".into(),
+                consumer: None,
             },
             attempts: 6,
             throttled: true,

@@ -31,6 +31,8 @@ pub(crate) struct Discovery {
     pub containers: Vec<Coverage>,
     /// Per project id: whether its metadata (labels, name, parent) could be read.
     pub project_meta: HashMap<String, Coverage>,
+    /// Per project id: its number (`123456789012`), when Resource Manager said.
+    pub numbers: HashMap<String, String>,
 }
 
 /// Finds the projects of a source.
@@ -72,6 +74,7 @@ async fn one_project(ctx: &Ctx, client: &Projects, id: &str) -> Discovery {
     let mut d = Discovery::default();
     let (scope, meta) = match got {
         Ok(p) => {
+            remember_number(&mut d, &p);
             let parents = if p.parent.is_empty() {
                 Vec::new()
             } else {
@@ -123,6 +126,7 @@ async fn walk(
                             let meta =
                                 Coverage::scanned(Provider::Gcp, &p.project_id, "*", SERVICE);
                             d.project_meta.insert(p.project_id.clone(), meta);
+                            remember_number(&mut d, &p);
                             d.scopes.push(to_scope(p, chain.clone()));
                         }
                     }
@@ -226,6 +230,12 @@ async fn list_folders(
             Some(t) => token = t,
             None => return Ok(out),
         }
+    }
+}
+
+fn remember_number(d: &mut Discovery, p: &Project) {
+    if let Some(n) = p.name.strip_prefix("projects/") {
+        d.numbers.insert(p.project_id.clone(), n.to_string());
     }
 }
 

@@ -124,7 +124,7 @@ async fn mount_storage(server: &MockServer) {
         .mount(server)
         .await;
     buckets("gamma-off")
-        .respond_with(json(200, "storage/empty.json"))
+        .respond_with(json(403, "errors/storage-service-disabled.json"))
         .mount(server)
         .await;
     buckets("delta-sub")
@@ -320,18 +320,26 @@ async fn denied_disabled_and_throttled_projects_become_coverage_not_zero_resourc
             .contains("storage.buckets.list")
     );
 
+    // Both APIs disabled in the project. Cloud Storage off there: no buckets can be
+    // used (not-enabled, no gap). Cloud Asset off: an index is missing, the project's
+    // resources still exist and were not listed, so that stays a gap.
     let (gamma, gamma_cov) = inventory(&c, by_id("gamma-off")).await;
     assert!(gamma.is_empty());
     assert_eq!(
         statuses(&gamma_cov),
         [
-            row("gamma-off", CAI, NotEnabled),
+            row("gamma-off", CAI, Error),
             row("gamma-off", RM, Scanned),
-            row("gamma-off", GCS, Scanned),
+            row("gamma-off", GCS, NotEnabled),
         ]
     );
+    let cai_msg = gamma_cov[0].message.as_deref().unwrap();
     assert!(
-        gamma_cov[0]
+        cai_msg.contains("SERVICE_DISABLED") && cai_msg.contains("not listed"),
+        "{cai_msg}"
+    );
+    assert!(
+        gamma_cov[2]
             .message
             .as_deref()
             .unwrap()
