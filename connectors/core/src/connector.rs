@@ -94,4 +94,11 @@ pub trait Connector: Send + Sync {
     /// Streams the inventory of one scope. Failures become [`Observation::Coverage`]
     /// entries; a stream item is `Err` only when the connector as a whole fails.
     fn inventory<'a>(&'a self, scope: &'a Scope) -> BoxStream<'a, Result<Observation>>;
+
+    /// What [`scopes`](Connector::scopes) could not list (a denied OU, folder or
+    /// organisation), as coverage entries keyed by that container. Call it after
+    /// `scopes()`; the default is none.
+    fn discovery_coverage(&self) -> Vec<Coverage> {
+        Vec::new()
+    }
 }

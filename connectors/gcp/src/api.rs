@@ -1,0 +1,77 @@
+//! The one way this crate calls an API: bounded by `max_concurrency`, retried by the
+//! shared layer in `cloudcensus_core::retry`.
+//!
+//! The SDK clients are built with `NeverRetry`, so there is exactly one retry loop —
+//! the shared one, which honours `Retry-After`, caps waits and tells us whether it gave
+//! up on throttling (→ `throttled` coverage).
+
+use std::future::Future;
+use std::sync::Arc;
+
+use cloudcensus_core::Catalog;
+use cloudcensus_core::retry::{Attempt, Jitter, RetryPolicy};
+use tokio::sync::Semaphore;
+
+use crate::error::ApiFailure;
+
+/// Shared per-connector call context.
+pub(crate) struct Ctx {
+    pub retry: RetryPolicy,
+    pub jitter: Arc<dyn Jitter>,
+    pub limit: Arc<Semaphore>,
+    pub catalog: Arc<Catalog>,
+}
+
+impl Ctx {
+    /// Runs one API call (one page) with a concurrency permit per attempt and the shared
+    /// retry policy.
+    pub(crate) async fn call<T, F, Fut>(&self, mut op: F) -> Result<T, ApiFailure>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt<T, ApiFailure>>,
+    {
+        let limit = &self.limit;
+        self.retry
+            .run(self.jitter.as_ref(), |_| {
+                let attempt = op();
+                async move {
+                    // The semaphore is never closed, so acquiring cannot fail.
+                    let _permit = limit.acquire().await.ok();
+                    attempt.await
+                }
+            })
+            .await
+            .map_err(ApiFailure::from_retry)
+    }
+
+    /// A provider location in the catalog's spelling.
+    pub(crate) fn location(&self, raw: &str) -> Option<String> {
+        let raw = raw.trim();
+        (!raw.is_empty()).then(|| self.catalog.normalise(cloudcensus_core::Provider::Gcp, raw))
+    }
+}
+
+/// Guards a paging loop against a server that hands back the token it was given.
+pub(crate) fn next_token(
+    api: &str,
+    current: &str,
+    next: String,
+) -> Result<Option<String>, ApiFailure> {
+    if next.is_empty() {
+        Ok(None)
+    } else if next == current {
+        Err(ApiFailure::error(format!(
+            "{api}: the server returned the same page token '{next}' again; stopped paging"
+        )))
+    } else {
+        Ok(Some(next))
+    }
+}
+
+/// Converts a protobuf timestamp.
+pub(crate) fn timestamp(
+    ts: Option<&google_cloud_wkt::Timestamp>,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let ts = ts?;
+    chrono::DateTime::from_timestamp(ts.seconds(), u32::try_from(ts.nanos()).unwrap_or(0))
+}
