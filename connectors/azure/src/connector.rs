@@ -41,6 +41,19 @@ pub mod service {
     pub const RESOURCE_GRAPH: &str = "Microsoft.ResourceGraph";
 }
 
+/// Every Resource Manager action the connector uses; `custom-role.json` grants exactly
+/// these (a test keeps the two in step). All are reads.
+pub const REQUIRED_ACTIONS: &[&str] = &[
+    "Microsoft.Resources/subscriptions/read",
+    "Microsoft.Resources/subscriptions/resourceGroups/read",
+    "Microsoft.Resources/subscriptions/resources/read",
+    "Microsoft.Management/managementGroups/descendants/read",
+    "Microsoft.ResourceGraph/resources/read",
+    "Microsoft.Storage/storageAccounts/read",
+    "Microsoft.Storage/storageAccounts/blobServices/containers/read",
+    "Microsoft.Sql/servers/databases/replicationLinks/read",
+];
+
 /// The Resource Graph query: every resource with what the model needs.
 pub const RESOURCE_GRAPH_QUERY: &str = "resources \
 | project id, name, type, location, tags, subscriptionId, resourceGroup, sku, kind, \

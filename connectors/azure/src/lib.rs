@@ -32,4 +32,6 @@ mod credential;
 pub mod mapping;
 
 pub use config::{AzureCloud, AzureSourceConfig, CredentialKind, InventoryMode};
-pub use connector::{AzureConnector, RESOURCE_GRAPH_QUERY, connect, connect_with_env, service};
+pub use connector::{
+    AzureConnector, REQUIRED_ACTIONS, RESOURCE_GRAPH_QUERY, connect, connect_with_env, service,
+};

@@ -16,3 +16,6 @@ mod graph_scan;
 
 #[path = "azure/azurite.rs"]
 mod azurite;
+
+#[path = "azure/docs.rs"]
+mod docs;
