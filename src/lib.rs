@@ -9,5 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod output;
 pub mod register;
+pub mod store;
+pub mod synth;
 
 pub use cloudcensus_core as core;
