@@ -66,11 +66,7 @@ const AZURE_TYPES: &[(&str, &str, Category)] = &[
         "st",
         Category::DataStore,
     ),
-    (
-        "Microsoft.Compute/virtualMachines",
-        "vm",
-        Category::Compute,
-    ),
+    ("Microsoft.Compute/virtualMachines", "vm", Category::Compute),
     ("Microsoft.Sql/servers", "sql", Category::DataStore),
     (
         "Microsoft.Network/networkSecurityGroups",
@@ -194,7 +190,9 @@ impl Synth {
             tags.insert("cost-center".into(), format!("KP{}", 4000 + r % 500));
         }
         let created_at: Option<DateTime<Utc>> = (r % 4 != 0).then(|| {
-            Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0).single().expect("valid")
+            Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0)
+                .single()
+                .expect("valid")
                 + Duration::seconds((self.rnd(i, 5) % 150_000_000) as i64)
         });
         let repl = self.rnd(i, 6) % 8 == 0;
@@ -238,7 +236,8 @@ impl Synth {
                 let region = *self.pick(i, 8, AZURE_REGIONS);
                 let rg = format!("rg-{app}-prd");
                 let name = format!("{prefix}{app}{i:08}");
-                let id = format!("/subscriptions/{scope_id}/resourceGroups/{rg}/providers/{t}/{name}");
+                let id =
+                    format!("/subscriptions/{scope_id}/resourceGroups/{rg}/providers/{t}/{name}");
                 let replicas = if repl && cat == Category::DataStore {
                     vec![
                         match region {
@@ -267,9 +266,9 @@ impl Synth {
                     "compute.googleapis.com/Instance" => format!(
                         "//compute.googleapis.com/projects/{scope_id}/zones/{region}-a/instances/{name}"
                     ),
-                    "sqladmin.googleapis.com/Instance" => format!(
-                        "//cloudsql.googleapis.com/projects/{scope_id}/instances/{name}"
-                    ),
+                    "sqladmin.googleapis.com/Instance" => {
+                        format!("//cloudsql.googleapis.com/projects/{scope_id}/instances/{name}")
+                    }
                     "bigquery.googleapis.com/Dataset" => format!(
                         "//bigquery.googleapis.com/projects/{scope_id}/datasets/{}",
                         name.replace('-', "_")
@@ -396,9 +395,15 @@ mod tests {
         }
         assert!(rs.iter().any(|r| r.id.starts_with("arn:aws:s3:::")));
         assert!(rs.iter().any(|r| r.id.starts_with("/subscriptions/")));
-        assert!(rs.iter().any(|r| r.id.starts_with("//storage.googleapis.com/")));
+        assert!(
+            rs.iter()
+                .any(|r| r.id.starts_with("//storage.googleapis.com/"))
+        );
         assert!(rs.iter().any(|r| r.tags.contains_key("verwerking")));
-        assert!(rs.iter().any(|r| r.tags.contains_key("Processing-Activity")));
+        assert!(
+            rs.iter()
+                .any(|r| r.tags.contains_key("Processing-Activity"))
+        );
         assert!(rs.iter().any(|r| !r.replica_locations.is_empty()));
         let ids: std::collections::HashSet<_> = rs.iter().map(|r| &r.id).collect();
         assert_eq!(ids.len(), rs.len(), "resource ids are unique");

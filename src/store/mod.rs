@@ -10,6 +10,8 @@
 //! back, and a killed process leaves no trace of the scan. One writer at a time: a second
 //! one is refused with [`StoreError::Locked`]. See `docs/store.md`.
 
+pub mod diff;
+pub mod exchange;
 pub mod hash;
 pub mod migrations;
 pub mod sqlite;

@@ -28,6 +28,10 @@ use super::{
     StoreError, VerifyProblem, VerifyReport, validate_period,
 };
 
+const INSERT_RESOURCE: &str = "INSERT INTO resources (scan_seq, ord, provider, scope_id,
+    resource_id, resource_type, category, name, location, replicas, resource_group, tags,
+    created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
 /// Rows fetched per batch when streaming resources.
 const BATCH: i64 = 10_000;
 
@@ -101,7 +105,8 @@ impl SqliteStore {
             .map_err(|e| self.err(e))?;
         self.conn
             .execute_batch(
-                "PRAGMA journal_mode = WAL;
+                "PRAGMA page_size = 16384;
+                 PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
                  PRAGMA cache_size = -65536;
                  PRAGMA temp_store = MEMORY;",
@@ -130,8 +135,9 @@ impl SqliteStore {
             return Ok(());
         }
         for (version, sql) in MIGRATIONS {
-            let tx = rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
-                .map_err(|e| self.err(e))?;
+            let tx =
+                rusqlite::Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+                    .map_err(|e| self.err(e))?;
             // Re-read inside the write lock: another process may have migrated meanwhile.
             let current: i64 = tx
                 .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -377,8 +383,7 @@ impl SqliteStore {
             replica_locations: serde_json::from_str(&req(8, "replicas")?)
                 .map_err(|e| bad(format!("replicas: {e}")))?,
             resource_group: get(9)?,
-            tags: serde_json::from_str(&req(10, "tags")?)
-                .map_err(|e| bad(format!("tags: {e}")))?,
+            tags: serde_json::from_str(&req(10, "tags")?).map_err(|e| bad(format!("tags: {e}")))?,
             created_at: get(11)?.map(|s| parse_time(&s)).transpose().map_err(&bad)?,
         })
     }
@@ -394,6 +399,9 @@ fn sql_err(path: &Path, source: rusqlite::Error) -> StoreError {
 /// An open scan transaction on a [`SqliteStore`].
 struct SqliteWriter<'a> {
     store: &'a SqliteStore,
+    insert_resource: rusqlite::Statement<'a>,
+    json_buf: Vec<u8>,
+    tags_buf: Vec<u8>,
     _lock: File,
     id: String,
     seq: i64,
@@ -411,6 +419,17 @@ impl SqliteWriter<'_> {
 
     fn json<T: serde::Serialize>(v: &T) -> String {
         serde_json::to_string(v).unwrap_or_else(|_| "null".into())
+    }
+
+    /// Serialises into a reused buffer (no allocation per row once warm).
+    fn json_into<'b, T: serde::Serialize + ?Sized>(
+        buf: &'b mut Vec<u8>,
+        v: &T,
+    ) -> std::result::Result<&'b str, rusqlite::Error> {
+        buf.clear();
+        serde_json::to_writer(&mut *buf, v)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))?;
+        std::str::from_utf8(buf).map_err(|e| rusqlite::Error::Utf8Error(0, e))
     }
 }
 
@@ -473,32 +492,34 @@ impl ScanWriter for SqliteWriter<'_> {
     fn add_resource(&mut self, r: &Resource) -> Result<()> {
         let ord = self.ords[2];
         let created = r.created_at.as_ref().map(hash::timestamp);
-        self.store
-            .conn
-            .prepare_cached(
-                "INSERT INTO resources (scan_seq, ord, provider, scope_id, resource_id,
-                    resource_type, category, name, location, replicas, resource_group, tags,
-                    created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-            )
-            .and_then(|mut st| {
-                st.execute(params![
-                    self.seq,
-                    ord,
-                    r.provider.as_str(),
-                    r.scope_id,
-                    r.id,
-                    r.resource_type,
-                    r.category.as_str(),
-                    r.name,
-                    r.location,
-                    Self::json(&r.replica_locations),
-                    r.resource_group,
-                    Self::json(&r.tags),
-                    created,
-                ])
-            })
-            .map_err(|e| self.err(e))?;
+        let result = (|| {
+            let replicas = if r.replica_locations.is_empty() {
+                "[]"
+            } else {
+                Self::json_into(&mut self.json_buf, &r.replica_locations)?
+            };
+            let tags = if r.tags.is_empty() {
+                "{}"
+            } else {
+                Self::json_into(&mut self.tags_buf, &r.tags)?
+            };
+            self.insert_resource.execute(params![
+                self.seq,
+                ord,
+                r.provider.as_str(),
+                r.scope_id,
+                r.id,
+                r.resource_type,
+                r.category.as_str(),
+                r.name,
+                r.location,
+                replicas,
+                r.resource_group,
+                tags,
+                created,
+            ])
+        })();
+        result.map_err(|e| self.store.err(e))?;
         self.ords[2] += 1;
         self.hasher.resource(r);
         if self.ords[2] % 100_000 == 0 {
@@ -635,9 +656,19 @@ impl Store for SqliteStore {
             }
         };
         meta.id = id.clone();
+        let insert_resource = match self.conn.prepare(INSERT_RESOURCE) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                return Err(self.err(e));
+            }
+        };
         tracing::info!(scan = %id, store = %self.path.display(), "writing scan");
         Ok(Box::new(SqliteWriter {
             store: self,
+            insert_resource,
+            json_buf: Vec::with_capacity(256),
+            tags_buf: Vec::with_capacity(1024),
             _lock: lock,
             id,
             seq,
@@ -936,7 +967,11 @@ impl Store for SqliteStore {
             ));
         }
         let months = today.year() * 12 + today.month0() as i32 - (keep_months as i32 - 1);
-        let cutoff = format!("{:04}-{:02}", months.div_euclid(12), months.rem_euclid(12) + 1);
+        let cutoff = format!(
+            "{:04}-{:02}",
+            months.div_euclid(12),
+            months.rem_euclid(12) + 1
+        );
         let _lock = self.acquire_writer_lock()?;
         let victims: Vec<ScanSummary> = self
             .list_scans()?

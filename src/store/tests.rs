@@ -30,7 +30,10 @@ fn written_scan_loads_back_identically_with_a_period_based_id() {
     assert_eq!(back, want);
     let c2 = st.write_scan(&data).unwrap();
     assert_eq!(c2.id, "2026-03-0002");
-    assert_eq!(c2.content_hash, c.content_hash, "same content, same content hash");
+    assert_eq!(
+        c2.content_hash, c.content_hash,
+        "same content, same content hash"
+    );
     assert_ne!(c2.hash, c.hash, "chain hash differs");
 }
 
@@ -121,7 +124,12 @@ fn prune_keeps_recent_months_and_the_chain_verifiable() {
     let pruned = st.prune(3, today).unwrap();
     let ids: Vec<_> = pruned.iter().map(|p| p.id.as_str()).collect();
     assert_eq!(ids, ["2025-10-0001", "2025-11-0001"]);
-    let left: Vec<_> = st.list_scans().unwrap().into_iter().map(|s| s.period).collect();
+    let left: Vec<_> = st
+        .list_scans()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.period)
+        .collect();
     assert_eq!(left, ["2026-01", "2026-02", "2026-03"]);
     let rep = st.verify().unwrap();
     assert!(rep.ok(), "{:?}", rep.problems);
@@ -175,7 +183,10 @@ fn history_queries_group_by_period_year_and_resource() {
     assert_eq!(hist.len(), 10);
     let r9 = &a.resources[9];
     let h9 = hist.iter().find(|h| h.resource_id == r9.id).unwrap();
-    assert_eq!((h9.first_scan.as_str(), h9.last_scan.as_str()), ("2025-12-0001", "2025-12-0001"));
+    assert_eq!(
+        (h9.first_scan.as_str(), h9.last_scan.as_str()),
+        ("2025-12-0001", "2025-12-0001")
+    );
     let r0 = &a.resources[0];
     let h0 = hist.iter().find(|h| h.resource_id == r0.id).unwrap();
     assert_eq!(h0.last_scan, "2026-01-0002");
@@ -217,7 +228,10 @@ fn a_store_from_a_newer_version_is_refused() {
     let raw = rusqlite::Connection::open(&path).unwrap();
     raw.execute_batch("PRAGMA user_version = 999").unwrap();
     let err = open(&path).err().expect("refused").to_string();
-    assert!(err.contains("schema version 999") && err.contains("upgrade"), "{err}");
+    assert!(
+        err.contains("schema version 999") && err.contains("upgrade"),
+        "{err}"
+    );
 }
 
 #[test]
