@@ -5,3 +5,4 @@
 mod util;
 
 mod catalog_cli;
+mod store_cli;
