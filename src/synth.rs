@@ -182,20 +182,20 @@ impl Synth {
             }
             _ => {}
         }
-        if r % 3 != 0 {
+        if !r.is_multiple_of(3) {
             tags.insert("owner".into(), format!("{team}@minfin.nl"));
         }
-        tags.insert("env".into(), if r % 5 == 0 { "test" } else { "prd" }.into());
-        if r % 7 == 0 {
+        tags.insert("env".into(), if r.is_multiple_of(5) { "test" } else { "prd" }.into());
+        if r.is_multiple_of(7) {
             tags.insert("cost-center".into(), format!("KP{}", 4000 + r % 500));
         }
-        let created_at: Option<DateTime<Utc>> = (r % 4 != 0).then(|| {
+        let created_at: Option<DateTime<Utc>> = (!r.is_multiple_of(4)).then(|| {
             Utc.with_ymd_and_hms(2021, 1, 1, 0, 0, 0)
                 .single()
                 .expect("valid")
                 + Duration::seconds((self.rnd(i, 5) % 150_000_000) as i64)
         });
-        let repl = self.rnd(i, 6) % 8 == 0;
+        let repl = self.rnd(i, 6).is_multiple_of(8);
         let (id, resource_type, category, name, location, replicas, group) = match provider {
             Provider::Aws => {
                 let (t, cat) = *self.pick(i, 7, AWS_TYPES);

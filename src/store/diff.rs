@@ -208,7 +208,6 @@ mod tests {
             (ChangeKind::Moved, old[2].id.clone()),
             (ChangeKind::ActivityChanged, old[3].id.clone()),
         ];
-        want.sort_by(|a, b| a.0.cmp(&b.0));
         let got: Vec<(ChangeKind, String)> =
             kinds.iter().map(|(k, id)| (*k, id.to_string())).collect();
         let mut got_sorted = got.clone();
