@@ -79,18 +79,23 @@ fn main() {
         for s in synth.scopes() {
             w.add_scope(&s).expect("scope");
         }
-        // The generator runs in its own thread, as connectors do in a real scan; the
-        // bounded channel keeps memory flat.
-        let (tx, rx) = std::sync::mpsc::sync_channel(4096);
+        // The generator runs in its own thread, as connectors do in a real scan, and hands
+        // over chunks of 1 000 resources through a bounded channel: memory stays flat.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<_>>(4);
         let producer = std::thread::spawn(move || {
+            let mut chunk = Vec::with_capacity(1000);
             for r in synth.resources(n) {
-                if tx.send(r).is_err() {
-                    break;
+                chunk.push(r);
+                if chunk.len() == 1000 && tx.send(std::mem::take(&mut chunk)).is_err() {
+                    return;
                 }
             }
+            let _ = tx.send(chunk);
         });
-        for r in rx {
-            w.add_resource(&r).expect("resource");
+        for chunk in rx {
+            for r in &chunk {
+                w.add_resource(r).expect("resource");
+            }
         }
         producer.join().expect("generator");
         for c in synth.coverage() {

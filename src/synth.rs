@@ -185,7 +185,10 @@ impl Synth {
         if !r.is_multiple_of(3) {
             tags.insert("owner".into(), format!("{team}@minfin.nl"));
         }
-        tags.insert("env".into(), if r.is_multiple_of(5) { "test" } else { "prd" }.into());
+        tags.insert(
+            "env".into(),
+            if r.is_multiple_of(5) { "test" } else { "prd" }.into(),
+        );
         if r.is_multiple_of(7) {
             tags.insert("cost-center".into(), format!("KP{}", 4000 + r % 500));
         }
