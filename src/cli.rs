@@ -62,6 +62,19 @@ pub enum Command {
     Rules(RulesArgs),
     /// Check a register of processing activities (csv/xlsx), or write a blank template.
     Register(commands::register::RegisterArgs),
+    /// List the scans in the store: id, period, counts, coverage, hash.
+    Scans(commands::scans::ScansArgs),
+    /// Recompute every scan's hash and the chain; exit 1 at the first broken link.
+    Verify(commands::verify::VerifyArgs),
+    /// Resources added, removed, moved or re-tagged between two scans (default: the two
+    /// latest).
+    Diff(commands::diff::DiffArgs),
+    /// Write a scan's resources and coverage as JSON (re-importable) or CSV.
+    Export(commands::export::ExportArgs),
+    /// Add a JSON scan export (from another store or network) to the store as a new scan.
+    Import(commands::import::ImportArgs),
+    /// Remove scans older than N months; their hashes stay so the chain still verifies.
+    Prune(commands::prune::PruneArgs),
 }
 
 /// Arguments of `cloudcensus regions`.
@@ -214,6 +227,12 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Locate(args) => commands::locate::run(cli, args, out),
         Command::Rules(args) => commands::rules::run(cli, args, out),
         Command::Register(args) => commands::register::run(cli, args, out),
+        Command::Scans(args) => commands::scans::run(cli, args, out),
+        Command::Verify(args) => commands::verify::run(cli, args, out),
+        Command::Diff(args) => commands::diff::run(cli, args, out),
+        Command::Export(args) => commands::export::run(cli, args, out),
+        Command::Import(args) => commands::import::run(cli, args, out),
+        Command::Prune(args) => commands::prune::run(cli, args, out),
     }
 }
 

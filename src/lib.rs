@@ -13,5 +13,7 @@ pub mod output;
 pub mod register;
 pub mod report;
 pub mod rules;
+pub mod store;
+pub mod synth;
 
 pub use cloudcensus_core as core;

@@ -7,3 +7,4 @@ mod util;
 mod catalog_cli;
 mod register_cli;
 mod rules_cli;
+mod store_cli;

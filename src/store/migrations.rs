@@ -1,0 +1,28 @@
+//! Versioned schema migrations of the SQLite store.
+//!
+//! A store records its schema version in `PRAGMA user_version`. Opening a store applies
+//! every migration above that version, each in its own transaction, so an old store is
+//! upgraded in place and a crash mid-upgrade leaves it at the last complete version. A
+//! store newer than this build is refused rather than misread. Migrations are append-only:
+//! never edit a released one, add the next.
+
+/// Every migration in order: `(version, SQL)`. Version `n` upgrades `n - 1` to `n`.
+pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+
+/// The schema version this build writes.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_consecutively_from_one() {
+        for (i, (v, sql)) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(*v, i as i64 + 1);
+            assert!(!sql.trim().is_empty());
+        }
+    }
+}
