@@ -491,7 +491,7 @@ impl OwnMoto {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("moto_server")
+        let mut child = Command::new("moto_server")
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -504,6 +504,8 @@ impl OwnMoto {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("moto_server did not start on {url}");
     }
 }
