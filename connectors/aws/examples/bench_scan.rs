@@ -1,0 +1,67 @@
+//! Benchmark: a full scan of one account against moto, timed. Run by hand (see
+//! `bench/README.md`); not part of the test suite.
+//!
+//! `cargo run -p cloudcensus-aws --example bench_scan -- ENDPOINT ACCOUNT REGIONS [CONCURRENCY]`
+//! prints `seconds resources coverage-gaps`.
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_types::region::Region;
+use cloudcensus_aws::{AwsSourceConfig, Regions, connect_with_sdk_config};
+use cloudcensus_core::{Connector, Observation};
+use futures::TryStreamExt;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, endpoint, account, regions, rest @ ..] = args.as_slice() else {
+        return Err("usage: bench_scan ENDPOINT ACCOUNT REGION[,REGION...] [CONCURRENCY]".into());
+    };
+    let base = aws_config::defaults(BehaviorVersion::latest())
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    let c = aws_sdk_sts::Client::new(&base)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/bench"))
+        .role_session_name("bench")
+        .send()
+        .await?
+        .credentials
+        .ok_or("no credentials")?;
+    let sdk = base
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            None,
+            "bench",
+        )))
+        .build();
+    let mut cfg = AwsSourceConfig::new("bench");
+    cfg.endpoint_url = Some(endpoint.clone());
+    cfg.regions = Regions::List(regions.split(',').map(str::to_string).collect());
+    if let Some(n) = rest.first() {
+        cfg.max_concurrency = n.parse()?;
+    }
+    let start = std::time::Instant::now();
+    let conn = connect_with_sdk_config(&cfg, sdk).await?;
+    let mut resources = 0;
+    let mut gaps = 0;
+    for scope in conn.scopes().await? {
+        let items: Vec<Observation> = conn.inventory(&scope).try_collect().await?;
+        for i in items {
+            match i {
+                Observation::Resource(_) => resources += 1,
+                Observation::Coverage(c) if c.status.is_gap() => gaps += 1,
+                _ => {}
+            }
+        }
+    }
+    println!("{:.3} {resources} {gaps}", start.elapsed().as_secs_f64());
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The `[[aws]]` source configuration.
+//!
+//! One source is one identity (profile or the default credential chain) and, with
+//! `organization = true`, every member account that identity can reach by assuming a
+//! role. Unknown keys are rejected so a typo never silently narrows a scan.
+
+use serde::Deserialize;
+
+/// Default number of AWS API calls in flight at once per source.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+
+/// Which regions to scan.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Default)]
+#[serde(try_from = "RawRegions")]
+pub enum Regions {
+    /// Every region of the account's partition; regions not opted in are reported as
+    /// `not-enabled` coverage (nothing can exist there).
+    #[default]
+    Enabled,
+    /// Exactly these regions (scanned whatever their opt-in status; a refusal becomes
+    /// coverage).
+    List(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawRegions {
+    Word(String),
+    List(Vec<String>),
+}
+
+impl TryFrom<RawRegions> for Regions {
+    type Error = String;
+
+    fn try_from(raw: RawRegions) -> Result<Self, Self::Error> {
+        match raw {
+            RawRegions::Word(w) if w.trim().eq_ignore_ascii_case("enabled") => {
+                Ok(Regions::Enabled)
+            }
+            RawRegions::Word(w) => Err(format!(
+                "regions = \"{w}\": expected \"enabled\" or a list such as [\"eu-west-1\", \"eu-central-1\"]"
+            )),
+            RawRegions::List(list) if list.is_empty() => Err(
+                "regions = []: list at least one region, or use \"enabled\" for all enabled regions"
+                    .to_string(),
+            ),
+            RawRegions::List(list) => Ok(Regions::List(
+                list.into_iter().map(|r| r.trim().to_ascii_lowercase()).collect(),
+            )),
+        }
+    }
+}
+
+/// One configured AWS source (`[[aws]]` in the cloudcensus configuration).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsSourceConfig {
+    /// Name of this source, used in output and error messages (e.g. `"productie"`).
+    pub name: String,
+    /// Named profile from `~/.aws/config` / `~/.aws/credentials` (SSO profiles
+    /// included). Without it the standard credential chain is used: environment,
+    /// shared config `default` profile, web identity, container and instance metadata.
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// `"enabled"` (default: every region of the partition, with regions that are not
+    /// opted in recorded as `not-enabled`) or a list of region codes.
+    #[serde(default)]
+    pub regions: Regions,
+    /// Discover member accounts through AWS Organizations (`ListAccounts`, active
+    /// accounts only). Requires `assume_role`.
+    #[serde(default)]
+    pub organization: bool,
+    /// Only scan these account ids (12 digits). Empty: every discovered account.
+    #[serde(default)]
+    pub include_accounts: Vec<String>,
+    /// Never scan these account ids.
+    #[serde(default)]
+    pub exclude_accounts: Vec<String>,
+    /// Only scan accounts below one of these organizational units (`ou-…`, any depth)
+    /// or roots (`r-…`). Empty: all. Needs `organization = true`.
+    #[serde(default)]
+    pub include_ous: Vec<String>,
+    /// Never scan accounts below one of these organizational units (any depth).
+    #[serde(default)]
+    pub exclude_ous: Vec<String>,
+    /// Name of the role assumed in each member account (session name `cloudcensus`),
+    /// e.g. `"CloudcensusReadOnly"`. The account the identity itself belongs to is
+    /// scanned with the identity's own credentials.
+    #[serde(default)]
+    pub assume_role: Option<String>,
+    /// External id passed with every `AssumeRole`, when the member roles require one.
+    #[serde(default)]
+    pub external_id: Option<String>,
+    /// Endpoint for every AWS API (emulators, VPC endpoints). The standard
+    /// `AWS_ENDPOINT_URL` environment variable works too.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// Maximum AWS API calls in flight at once (default 16).
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+}
+
+fn default_max_concurrency() -> usize {
+    DEFAULT_MAX_CONCURRENCY
+}
+
+impl AwsSourceConfig {
+    /// A configuration with only a name: default credentials, enabled regions, the
+    /// caller's own account.
+    pub fn new(name: impl Into<String>) -> Self {
+        AwsSourceConfig {
+            name: name.into(),
+            profile: None,
+            regions: Regions::Enabled,
+            organization: false,
+            include_accounts: Vec::new(),
+            exclude_accounts: Vec::new(),
+            include_ous: Vec::new(),
+            exclude_ous: Vec::new(),
+            assume_role: None,
+            external_id: None,
+            endpoint_url: None,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+        }
+    }
+
+    /// Checks what serde cannot: value shapes and combinations. Every problem is
+    /// reported at once (joined by `; `), each naming the key and what to do.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems: Vec<String> = Vec::new();
+        if self.name.trim().is_empty() {
+            problems.push("name: must not be empty".into());
+        }
+        if self.max_concurrency == 0 {
+            problems.push("max_concurrency: must be at least 1 (default 16)".into());
+        }
+        for (key, ids) in [
+            ("include_accounts", &self.include_accounts),
+            ("exclude_accounts", &self.exclude_accounts),
+        ] {
+            if let Some(bad) = ids
+                .iter()
+                .find(|id| id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()))
+            {
+                problems.push(format!(
+                    "{key}: '{bad}' is not an AWS account id (12 digits, quoted as a string)"
+                ));
+            }
+        }
+        for (key, ous) in [
+            ("include_ous", &self.include_ous),
+            ("exclude_ous", &self.exclude_ous),
+        ] {
+            if let Some(bad) = ous
+                .iter()
+                .find(|ou| !(ou.starts_with("ou-") || ou.starts_with("r-")))
+            {
+                problems.push(format!(
+                    "{key}: '{bad}' is not an organizational unit id (ou-…) or root id (r-…)"
+                ));
+            }
+            if !ous.is_empty() && !self.organization {
+                problems.push(format!("{key}: needs organization = true"));
+            }
+        }
+        if self.organization && self.assume_role.is_none() {
+            problems.push(
+                "organization = true needs assume_role: the name of the read-only role \
+                 cloudcensus assumes in each member account"
+                    .into(),
+            );
+        }
+        if self.external_id.is_some() && self.assume_role.is_none() {
+            problems.push(
+                "external_id: only used with assume_role; set assume_role or remove it".into(),
+            );
+        }
+        if let Some(role) = &self.assume_role
+            && (role.is_empty() || role.contains(':'))
+        {
+            problems.push(format!(
+                "assume_role: '{role}' must be a role name (or path/name), not an ARN"
+            ));
+        }
+        if let Regions::List(list) = &self.regions
+            && let Some(bad) = list.iter().find(|r| {
+                r.is_empty() || !r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+        {
+            problems.push(format!(
+                "regions: '{bad}' is not a region code such as eu-west-1"
+            ));
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<AwsSourceConfig, String> {
+        let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        serde_json::from_value(v).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn regions_accept_enabled_or_a_list() {
+        let c = parse(r#"{"name":"a"}"#).unwrap();
+        assert_eq!(c.regions, Regions::Enabled);
+        assert_eq!(c.max_concurrency, 16);
+        let c = parse(r#"{"name":"a","regions":"enabled"}"#).unwrap();
+        assert_eq!(c.regions, Regions::Enabled);
+        let c = parse(r#"{"name":"a","regions":["EU-West-1"," eu-central-1"]}"#).unwrap();
+        assert_eq!(
+            c.regions,
+            Regions::List(vec!["eu-west-1".into(), "eu-central-1".into()])
+        );
+    }
+
+    #[test]
+    fn regions_reject_other_words_and_empty_lists() {
+        let e = parse(r#"{"name":"a","regions":"all"}"#).unwrap_err();
+        assert!(e.contains("expected \"enabled\""), "{e}");
+        let e = parse(r#"{"name":"a","regions":[]}"#).unwrap_err();
+        assert!(e.contains("at least one region"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let e = parse(r#"{"name":"a","region":"eu-west-1"}"#).unwrap_err();
+        assert!(e.contains("unknown field `region`"), "{e}");
+    }
+
+    #[test]
+    fn validation_names_the_key_and_the_fix() {
+        let mut c = AwsSourceConfig::new("a");
+        c.organization = true;
+        assert!(c.validate().unwrap_err().contains("assume_role"));
+        c.assume_role = Some("arn:aws:iam::1:role/x".into());
+        assert!(c.validate().unwrap_err().contains("not an ARN"));
+        c.assume_role = Some("Reader".into());
+        c.include_accounts = vec!["12345".into()];
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .contains("include_accounts: '12345'")
+        );
+        c.include_accounts = vec!["123456789012".into()];
+        c.exclude_ous = vec!["finance".into()];
+        assert!(c.validate().unwrap_err().contains("exclude_ous"));
+        c.exclude_ous = vec!["ou-ab12-cdef3456".into()];
+        assert_eq!(c.validate(), Ok(()));
+        c.max_concurrency = 0;
+        c.exclude_accounts = vec!["abc".into()];
+        let all = c.validate().unwrap_err();
+        assert!(
+            all.contains("max_concurrency") && all.contains("exclude_accounts"),
+            "{all}"
+        );
+    }
+}

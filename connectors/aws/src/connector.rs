@@ -1,0 +1,419 @@
+//! Connecting: credentials, identity, and the accounts (scopes) to scan.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use aws_config::retry::RetryConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use cloudcensus_core::connector::Result;
+use cloudcensus_core::{
+    Catalog, Connector, ConnectorError, Coverage, CoverageStatus, Observation, Provider, Scope,
+};
+use futures::StreamExt;
+use futures::stream::BoxStream;
+
+use crate::config::AwsSourceConfig;
+use crate::errors::{call_error, error_chain};
+use crate::recorder::OperationRecorder;
+
+/// Attempts per AWS call (first try included) in the SDK's adaptive retry mode.
+pub const MAX_ATTEMPTS: u32 = 6;
+
+/// Region used for account-wide calls when neither the profile nor the environment sets
+/// one.
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// A connected AWS source.
+#[derive(Debug)]
+pub struct AwsConnector {
+    pub(crate) cfg: AwsSourceConfig,
+    pub(crate) sdk: SdkConfig,
+    pub(crate) recorder: OperationRecorder,
+    pub(crate) catalog: Arc<Catalog>,
+    pub(crate) identity: String,
+    pub(crate) caller_account: String,
+    pub(crate) partition: String,
+    pub(crate) home_region: String,
+    /// Coverage entries about a scope found while discovering scopes (account tags that
+    /// could not be read); emitted with that scope's inventory.
+    pub(crate) scope_notes: Mutex<HashMap<String, Vec<Coverage>>>,
+}
+
+/// Connects with the standard credential chain (environment, shared config and
+/// profiles incl. SSO, web identity, container and instance metadata) and checks the
+/// identity with STS `GetCallerIdentity`.
+pub async fn connect(cfg: &AwsSourceConfig) -> Result<AwsConnector> {
+    cfg.validate()
+        .map_err(|message| config_error(cfg, message))?;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &cfg.profile {
+        loader = loader.profile_name(profile);
+    }
+    let sdk = loader.load().await;
+    if sdk.credentials_provider().is_none() {
+        return Err(ConnectorError::Credentials {
+            provider: Provider::Aws,
+            source_name: cfg.name.clone(),
+            message: "no credential source found; set a profile, AWS_PROFILE, or \
+                      AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY"
+                .into(),
+        });
+    }
+    connect_with_sdk_config(cfg, sdk).await
+}
+
+/// Connects with a prepared SDK configuration (credentials and region already chosen),
+/// for embedding and tests. `endpoint_url` from `cfg` still applies; retries are set to
+/// adaptive mode.
+pub async fn connect_with_sdk_config(
+    cfg: &AwsSourceConfig,
+    sdk: SdkConfig,
+) -> Result<AwsConnector> {
+    cfg.validate()
+        .map_err(|message| config_error(cfg, message))?;
+    let home_region = sdk
+        .region()
+        .map(|r| r.as_ref().to_string())
+        .unwrap_or_else(|| FALLBACK_REGION.to_string());
+    let mut builder = sdk
+        .into_builder()
+        .region(Region::new(home_region.clone()))
+        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+    if let Some(url) = &cfg.endpoint_url {
+        builder = builder.endpoint_url(url);
+    }
+    let sdk = builder.build();
+    let catalog = Catalog::builtin().map_err(|e| ConnectorError::Other {
+        provider: Provider::Aws,
+        source_name: cfg.name.clone(),
+        message: format!("location catalog: {e}"),
+    })?;
+    let recorder = OperationRecorder::new();
+    let sts = sts_client(&sdk, &recorder);
+    let who = sts.get_caller_identity().send().await.map_err(|e| {
+        let err = call_error("sts:GetCallerIdentity", &e);
+        if matches!(
+            e,
+            aws_smithy_runtime_api::client::result::SdkError::DispatchFailure(_)
+                | aws_smithy_runtime_api::client::result::SdkError::TimeoutError(_)
+        ) {
+            ConnectorError::Unreachable {
+                provider: Provider::Aws,
+                source_name: cfg.name.clone(),
+                endpoint: cfg
+                    .endpoint_url
+                    .clone()
+                    .unwrap_or_else(|| format!("sts.{home_region}.amazonaws.com")),
+                message: error_chain(&e),
+            }
+        } else {
+            ConnectorError::Credentials {
+                provider: Provider::Aws,
+                source_name: cfg.name.clone(),
+                message: format!(
+                    "{}; check the profile or AWS_* environment variables",
+                    err.message
+                ),
+            }
+        }
+    })?;
+    let identity = who.arn().unwrap_or_default().to_string();
+    let caller_account = who.account().unwrap_or_default().to_string();
+    let partition = crate::arn::Arn::parse(&identity)
+        .map(|a| a.partition.to_string())
+        .unwrap_or_else(|| crate::arn::partition_of_region(&home_region).to_string());
+    tracing::info!(source = %cfg.name, %identity, "connected to AWS");
+    Ok(AwsConnector {
+        cfg: cfg.clone(),
+        sdk,
+        recorder,
+        catalog: Arc::new(catalog),
+        identity,
+        caller_account,
+        partition,
+        home_region,
+        scope_notes: Mutex::new(HashMap::new()),
+    })
+}
+
+fn config_error(cfg: &AwsSourceConfig, message: String) -> ConnectorError {
+    ConnectorError::Config {
+        provider: Provider::Aws,
+        source_name: cfg.name.clone(),
+        message,
+    }
+}
+
+pub(crate) fn sts_client(sdk: &SdkConfig, rec: &OperationRecorder) -> aws_sdk_sts::Client {
+    aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(sdk)
+            .interceptor(rec.clone())
+            .build(),
+    )
+}
+
+impl AwsConnector {
+    /// Every `service:Operation` this connector has invoked (IAM namespaces).
+    pub fn invoked_operations(&self) -> std::collections::BTreeSet<String> {
+        self.recorder.operations()
+    }
+
+    /// The account the identity belongs to.
+    pub fn caller_account(&self) -> &str {
+        &self.caller_account
+    }
+
+    /// The SDK configuration for one account: the caller's own credentials for its own
+    /// account, otherwise credentials from `AssumeRole` into `assume_role`.
+    pub(crate) async fn account_sdk(
+        &self,
+        account: &str,
+    ) -> std::result::Result<SdkConfig, Coverage> {
+        if account == self.caller_account {
+            return Ok(self.sdk.clone());
+        }
+        let Some(role) = &self.cfg.assume_role else {
+            return Err(Coverage::failed(
+                Provider::Aws,
+                account,
+                "*",
+                "sts",
+                CoverageStatus::Denied,
+                format!(
+                    "account {account} is not the caller's account ({}) and no assume_role is configured",
+                    self.caller_account
+                ),
+            ));
+        };
+        let role_arn = format!("arn:{}:iam::{account}:role/{role}", self.partition);
+        let out = sts_client(&self.sdk, &self.recorder)
+            .assume_role()
+            .role_arn(&role_arn)
+            .role_session_name("cloudcensus")
+            .set_external_id(self.cfg.external_id.clone())
+            .duration_seconds(3600)
+            .send()
+            .await;
+        let creds = match out {
+            Ok(o) => o.credentials,
+            Err(e) => {
+                let err = call_error("sts:AssumeRole", &e);
+                let status = match err.status {
+                    CoverageStatus::Throttled | CoverageStatus::Error => err.status,
+                    _ => CoverageStatus::Denied,
+                };
+                return Err(Coverage::failed(
+                    Provider::Aws,
+                    account,
+                    "*",
+                    "sts",
+                    status,
+                    format!(
+                        "{} (role {role_arn}); nothing in this account was listed",
+                        err.message
+                    ),
+                ));
+            }
+        };
+        let Some(c) = creds else {
+            return Err(Coverage::failed(
+                Provider::Aws,
+                account,
+                "*",
+                "sts",
+                CoverageStatus::Error,
+                format!("sts:AssumeRole {role_arn} returned no credentials"),
+            ));
+        };
+        let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+        let creds = Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            expiry,
+            "cloudcensus-assume-role",
+        );
+        Ok(self
+            .sdk
+            .clone()
+            .into_builder()
+            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .build())
+    }
+
+    async fn organization_scopes(&self) -> Result<Vec<Scope>> {
+        let other = |message: String| ConnectorError::Other {
+            provider: Provider::Aws,
+            source_name: self.cfg.name.clone(),
+            message,
+        };
+        let org = aws_sdk_organizations::Client::from_conf(
+            aws_sdk_organizations::config::Builder::from(&self.sdk)
+                .interceptor(self.recorder.clone())
+                .build(),
+        );
+        let org_id = org
+            .describe_organization()
+            .send()
+            .await
+            .map_err(|e| {
+                other(format!(
+                    "organization = true but {}; run as the management account or a \
+                     delegated administrator, or set organization = false",
+                    call_error("organizations:DescribeOrganization", &e).message
+                ))
+            })?
+            .organization
+            .and_then(|o| o.id)
+            .unwrap_or_default();
+        let mut accounts = Vec::new();
+        let mut pages = org.list_accounts().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page =
+                page.map_err(|e| other(call_error("organizations:ListAccounts", &e).message))?;
+            for a in page.accounts() {
+                #[allow(deprecated)]
+                let active = match (a.state(), a.status()) {
+                    (Some(s), _) => s.as_str() == "ACTIVE",
+                    (None, Some(s)) => s.as_str() == "ACTIVE",
+                    (None, None) => true,
+                };
+                if let (true, Some(id)) = (active, a.id()) {
+                    accounts.push((id.to_string(), a.name().map(str::to_string)));
+                }
+            }
+        }
+        accounts.retain(|(id, _)| {
+            (self.cfg.include_accounts.is_empty() || self.cfg.include_accounts.contains(id))
+                && !self.cfg.exclude_accounts.contains(id)
+        });
+        let conc = self.cfg.max_concurrency;
+        let results: Vec<Result<Option<Scope>>> = futures::stream::iter(accounts)
+            .map(|(id, name)| {
+                let org = org.clone();
+                let org_id = org_id.clone();
+                async move {
+                    // Parents, nearest first, up to the root.
+                    let mut path = Vec::new();
+                    let mut child = id.clone();
+                    loop {
+                        let out =
+                            org.list_parents()
+                                .child_id(&child)
+                                .send()
+                                .await
+                                .map_err(|e| {
+                                    other(call_error("organizations:ListParents", &e).message)
+                                })?;
+                        let Some(p) = out.parents().first() else {
+                            break;
+                        };
+                        let pid = p.id().unwrap_or_default().to_string();
+                        let is_root = p.r#type().map(|t| t.as_str() == "ROOT").unwrap_or(true);
+                        path.push(pid.clone());
+                        if is_root || path.len() > 10 {
+                            break;
+                        }
+                        child = pid;
+                    }
+                    let in_path = |ous: &[String]| ous.iter().any(|ou| path.contains(ou));
+                    if (!self.cfg.include_ous.is_empty() && !in_path(&self.cfg.include_ous))
+                        || in_path(&self.cfg.exclude_ous)
+                    {
+                        return Ok(None);
+                    }
+                    let mut tags = BTreeMap::new();
+                    let mut pages = org
+                        .list_tags_for_resource()
+                        .resource_id(&id)
+                        .into_paginator()
+                        .send();
+                    while let Some(page) = pages.next().await {
+                        match page {
+                            Ok(p) => {
+                                for t in p.tags() {
+                                    tags.insert(t.key().to_string(), t.value().to_string());
+                                }
+                            }
+                            Err(e) => {
+                                let err = call_error("organizations:ListTagsForResource", &e);
+                                tracing::warn!(account = %id, "account tags: {}", err.message);
+                                if let Ok(mut notes) = self.scope_notes.lock() {
+                                    notes.entry(id.clone()).or_default().push(Coverage::failed(
+                                        Provider::Aws,
+                                        &id,
+                                        "global",
+                                        "organizations",
+                                        err.status,
+                                        format!("account tags not read: {}", err.message),
+                                    ));
+                                }
+                                break;
+                            }
+                        }
+                    }
+                    let mut parents: Vec<String> =
+                        path.into_iter().filter(|p| p.starts_with("ou-")).collect();
+                    if !org_id.is_empty() {
+                        parents.push(org_id);
+                    }
+                    Ok(Some(Scope {
+                        name,
+                        parents,
+                        tags,
+                        ..Scope::new(Provider::Aws, id)
+                    }))
+                }
+            })
+            .buffer_unordered(conc)
+            .collect()
+            .await;
+        let mut scopes = Vec::new();
+        for r in results {
+            if let Some(s) = r? {
+                scopes.push(s);
+            }
+        }
+        scopes.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(scopes)
+    }
+}
+
+#[async_trait]
+impl Connector for AwsConnector {
+    fn provider(&self) -> Provider {
+        Provider::Aws
+    }
+
+    fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    async fn identity(&self) -> Result<String> {
+        Ok(self.identity.clone())
+    }
+
+    async fn scopes(&self) -> Result<Vec<Scope>> {
+        if self.cfg.organization {
+            return self.organization_scopes().await;
+        }
+        let id = &self.caller_account;
+        if (!self.cfg.include_accounts.is_empty() && !self.cfg.include_accounts.contains(id))
+            || self.cfg.exclude_accounts.contains(id)
+        {
+            return Ok(Vec::new());
+        }
+        Ok(vec![Scope::new(Provider::Aws, id.clone())])
+    }
+
+    fn inventory<'a>(&'a self, scope: &'a Scope) -> BoxStream<'a, Result<Observation>> {
+        futures::stream::once(self.scan_account(&scope.id))
+            .flat_map(|items| futures::stream::iter(items.into_iter().map(Ok)))
+            .boxed()
+    }
+}

@@ -1,0 +1,755 @@
+//! Inventory of one account: regions, per-service listings, the tagging API, merged by
+//! ARN.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::SdkConfig;
+use aws_types::region::Region;
+use chrono::{DateTime, Utc};
+use cloudcensus_core::{Category, Coverage, CoverageStatus, Observation, Provider, Resource};
+use futures::StreamExt;
+
+use crate::arn::{Arn, partition_of_region};
+use crate::config::Regions;
+use crate::connector::AwsConnector;
+use crate::errors::{CallError, call_error};
+
+/// The regional services listed directly (beside the tagging API).
+const REGIONAL_SERVICES: &[Service] = &[
+    Service::Tagging,
+    Service::Ec2,
+    Service::Rds,
+    Service::DynamoDb,
+    Service::Lambda,
+    Service::Efs,
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Service {
+    Tagging,
+    Ec2,
+    Rds,
+    DynamoDb,
+    Lambda,
+    Efs,
+}
+
+impl Service {
+    fn name(self) -> &'static str {
+        match self {
+            Service::Tagging => "tagging",
+            Service::Ec2 => "ec2",
+            Service::Rds => "rds",
+            Service::DynamoDb => "dynamodb",
+            Service::Lambda => "lambda",
+            Service::Efs => "elasticfilesystem",
+        }
+    }
+}
+
+/// One unit of work, run with bounded concurrency.
+enum Job {
+    Bucket(String),
+    Region(Service, String),
+}
+
+/// A resource as one source saw it, before merging by ARN.
+#[derive(Debug, Clone)]
+struct Seen {
+    arn: String,
+    location: Option<String>,
+    replicas: Vec<String>,
+    tags: BTreeMap<String, String>,
+    created_at: Option<DateTime<Utc>>,
+    /// Listed by the service itself (authoritative for location and replicas), as opposed
+    /// to the tagging API.
+    from_service: bool,
+    /// S3 replication destinations (bucket names) still to be located.
+    replica_buckets: Vec<String>,
+}
+
+impl Seen {
+    fn service(arn: String, location: Option<String>) -> Self {
+        Seen {
+            arn,
+            location,
+            replicas: Vec::new(),
+            tags: BTreeMap::new(),
+            created_at: None,
+            from_service: true,
+            replica_buckets: Vec::new(),
+        }
+    }
+}
+
+/// What a job produced.
+#[derive(Default)]
+struct Outcome {
+    seen: Vec<Seen>,
+    coverage: Vec<Coverage>,
+}
+
+fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
+    t.and_then(|t| DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+}
+
+fn tags_of<'a>(
+    pairs: impl Iterator<Item = (Option<&'a str>, Option<&'a str>)>,
+) -> BTreeMap<String, String> {
+    pairs
+        .filter_map(|(k, v)| k.map(|k| (k.to_string(), v.unwrap_or_default().to_string())))
+        .collect()
+}
+
+impl AwsConnector {
+    /// Lists one account completely; every failure is a coverage entry.
+    pub(crate) async fn scan_account(&self, account: &str) -> Vec<Observation> {
+        let mut coverage: Vec<Coverage> = self
+            .scope_notes
+            .lock()
+            .ok()
+            .and_then(|mut n| n.remove(account))
+            .unwrap_or_default();
+        let sdk = match self.account_sdk(account).await {
+            Ok(sdk) => sdk,
+            Err(cov) => return vec![Observation::Coverage(cov)],
+        };
+        let regions = self.regions(account, &sdk, &mut coverage).await;
+        let mut seen: Vec<Seen> = Vec::new();
+
+        // S3 lists buckets once per account; each bucket is then a job.
+        let s3_home = self.s3(&sdk, &self.home_region);
+        let mut jobs = Vec::new();
+        let mut buckets = Vec::new();
+        let mut pages = s3_home.list_buckets().into_paginator().send();
+        let mut list_failed = None;
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => buckets.extend(
+                    p.buckets()
+                        .iter()
+                        .filter_map(|b| b.name().map(str::to_string)),
+                ),
+                Err(e) => {
+                    list_failed = Some(call_error("s3:ListBuckets", &e));
+                    break;
+                }
+            }
+        }
+        match list_failed {
+            None => coverage.push(Coverage::scanned(Provider::Aws, account, "global", "s3")),
+            Some(err) => coverage.push(failed(account, "global", "s3", &err)),
+        }
+        jobs.extend(buckets.into_iter().map(Job::Bucket));
+        for region in &regions {
+            for svc in REGIONAL_SERVICES {
+                jobs.push(Job::Region(*svc, region.clone()));
+            }
+        }
+        tracing::debug!(%account, jobs = jobs.len(), regions = regions.len(), "scanning account");
+
+        let outcomes: Vec<Outcome> = futures::stream::iter(jobs)
+            .map(|job| {
+                let sdk = &sdk;
+                async move {
+                    match job {
+                        Job::Bucket(name) => self.bucket(account, sdk, &name).await,
+                        Job::Region(svc, region) => {
+                            self.region_service(account, sdk, svc, &region).await
+                        }
+                    }
+                }
+            })
+            .buffer_unordered(self.cfg.max_concurrency)
+            .collect()
+            .await;
+        for o in outcomes {
+            seen.extend(o.seen);
+            coverage.extend(o.coverage);
+        }
+
+        // S3 replica destinations: locate buckets we did not list ourselves.
+        let mut bucket_region: HashMap<String, String> = seen
+            .iter()
+            .filter(|s| s.from_service && s.arn.starts_with("arn:") && s.arn.contains(":s3:::"))
+            .filter_map(|s| {
+                Some((
+                    Arn::parse(&s.arn)?.resource_id().to_string(),
+                    s.location.clone()?,
+                ))
+            })
+            .collect();
+        let unknown: BTreeSet<String> = seen
+            .iter()
+            .flat_map(|s| s.replica_buckets.iter())
+            .filter(|b| !bucket_region.contains_key(*b))
+            .cloned()
+            .collect();
+        for b in unknown {
+            match s3_home.get_bucket_location().bucket(&b).send().await {
+                Ok(out) => {
+                    let raw = out.location_constraint().map(|c| c.as_str()).unwrap_or("");
+                    bucket_region.insert(b, self.catalog.normalise(Provider::Aws, raw));
+                }
+                Err(e) => {
+                    let err = call_error("s3:GetBucketLocation", &e);
+                    coverage.push(failed(
+                        account,
+                        "global",
+                        "s3",
+                        &CallError {
+                            message: format!(
+                                "replication destination bucket {b}: {}; its region is unknown",
+                                err.message
+                            ),
+                            ..err
+                        },
+                    ));
+                }
+            }
+        }
+        for s in &mut seen {
+            for b in std::mem::take(&mut s.replica_buckets) {
+                if let Some(r) = bucket_region.get(&b) {
+                    s.replicas.push(r.clone());
+                }
+            }
+        }
+
+        let mut out: Vec<Observation> = self
+            .merge(account, seen)
+            .into_iter()
+            .map(Observation::Resource)
+            .collect();
+        coverage.sort();
+        coverage.dedup();
+        out.extend(coverage.into_iter().map(Observation::Coverage));
+        out
+    }
+
+    /// The regions to scan; regions not opted in become `not-enabled` coverage.
+    async fn regions(
+        &self,
+        account: &str,
+        sdk: &SdkConfig,
+        coverage: &mut Vec<Coverage>,
+    ) -> Vec<String> {
+        if let Regions::List(list) = &self.cfg.regions {
+            return list.clone();
+        }
+        let ec2 = self.ec2(sdk, &self.home_region);
+        match ec2.describe_regions().all_regions(true).send().await {
+            Ok(out) => {
+                let mut enabled = Vec::new();
+                for r in out.regions() {
+                    let Some(name) = r.region_name() else {
+                        continue;
+                    };
+                    if partition_of_region(name) != self.partition {
+                        tracing::debug!(region = name, "other partition; not part of this account");
+                        continue;
+                    }
+                    match r.opt_in_status().unwrap_or("opt-in-not-required") {
+                        "not-opted-in" => coverage.push(Coverage::failed(
+                            Provider::Aws,
+                            account,
+                            name,
+                            "*",
+                            CoverageStatus::NotEnabled,
+                            "region not opted in: nothing can exist there",
+                        )),
+                        _ => enabled.push(name.to_string()),
+                    }
+                }
+                enabled.sort();
+                enabled
+            }
+            Err(e) => {
+                let err = call_error("ec2:DescribeRegions", &e);
+                coverage.push(Coverage::failed(
+                    Provider::Aws,
+                    account,
+                    "*",
+                    "ec2",
+                    err.status,
+                    format!(
+                        "{}; regional services were not listed in any region",
+                        err.message
+                    ),
+                ));
+                Vec::new()
+            }
+        }
+    }
+
+    fn region_sdk(&self, sdk: &SdkConfig, region: &str) -> SdkConfig {
+        sdk.clone()
+            .into_builder()
+            .region(Region::new(region.to_string()))
+            .build()
+    }
+
+    fn s3(&self, sdk: &SdkConfig, region: &str) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.region_sdk(sdk, region))
+            .interceptor(self.recorder.clone())
+            .force_path_style(self.cfg.endpoint_url.is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    fn ec2(&self, sdk: &SdkConfig, region: &str) -> aws_sdk_ec2::Client {
+        aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(&self.region_sdk(sdk, region))
+                .interceptor(self.recorder.clone())
+                .build(),
+        )
+    }
+
+    /// One bucket: location (null → us-east-1, `EU` → eu-west-1), tags, replication.
+    async fn bucket(&self, account: &str, sdk: &SdkConfig, name: &str) -> Outcome {
+        let mut out = Outcome::default();
+        let arn = format!("arn:{}:s3:::{name}", self.partition);
+        let home = self.s3(sdk, &self.home_region);
+        let location = match home.get_bucket_location().bucket(name).send().await {
+            Ok(o) => {
+                let raw = o.location_constraint().map(|c| c.as_str()).unwrap_or("");
+                Some(self.catalog.normalise(Provider::Aws, raw))
+            }
+            Err(e) => {
+                let err = call_error("s3:GetBucketLocation", &e);
+                out.coverage
+                    .push(failed(account, "global", "s3", &bucket_err(name, err)));
+                None
+            }
+        };
+        let mut seen = Seen::service(arn, location.clone());
+        // Tagging and replication must be asked in the bucket's own region.
+        let client = match &location {
+            Some(r) => self.s3(sdk, r),
+            None => home,
+        };
+        let cov_region = location.as_deref().unwrap_or("global");
+        match client.get_bucket_tagging().bucket(name).send().await {
+            Ok(o) => {
+                seen.tags = o
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+            }
+            Err(e) if e.code() == Some("NoSuchTagSet") => {}
+            Err(e) => {
+                let err = call_error("s3:GetBucketTagging", &e);
+                out.coverage
+                    .push(failed(account, cov_region, "s3", &bucket_err(name, err)));
+            }
+        }
+        match client.get_bucket_replication().bucket(name).send().await {
+            Ok(o) => {
+                if let Some(cfg) = o.replication_configuration() {
+                    for rule in cfg.rules() {
+                        if rule.status().as_str() == "Disabled" {
+                            continue;
+                        }
+                        if let Some(dest) = rule.destination() {
+                            let b = dest.bucket();
+                            let b = Arn::parse(b).map(|a| a.resource_id()).unwrap_or(b);
+                            if !seen.replica_buckets.iter().any(|x| x == b) {
+                                seen.replica_buckets.push(b.to_string());
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => {}
+            Err(e) => {
+                let err = call_error("s3:GetBucketReplication", &e);
+                out.coverage
+                    .push(failed(account, cov_region, "s3", &bucket_err(name, err)));
+            }
+        }
+        out.seen.push(seen);
+        out
+    }
+
+    async fn region_service(
+        &self,
+        account: &str,
+        sdk: &SdkConfig,
+        svc: Service,
+        region: &str,
+    ) -> Outcome {
+        let rsdk = self.region_sdk(sdk, region);
+        let mut seen = Vec::new();
+        let result = match svc {
+            Service::Tagging => self.list_tagging(&rsdk, &mut seen).await,
+            Service::Ec2 => self.list_ec2(account, region, sdk, &mut seen).await,
+            Service::Rds => self.list_rds(&rsdk, &mut seen).await,
+            Service::DynamoDb => self.list_dynamodb(region, &rsdk, &mut seen).await,
+            Service::Lambda => self.list_lambda(region, &rsdk, &mut seen).await,
+            Service::Efs => self.list_efs(account, region, &rsdk, &mut seen).await,
+        };
+        let coverage = match result {
+            Ok(()) => Coverage::scanned(Provider::Aws, account, region, svc.name()),
+            Err(err) => failed(account, region, svc.name(), &err),
+        };
+        // What was listed before a failure is still reported.
+        Outcome {
+            seen,
+            coverage: vec![coverage],
+        }
+    }
+
+    async fn list_tagging(&self, sdk: &SdkConfig, seen: &mut Vec<Seen>) -> Result<(), CallError> {
+        let client = aws_sdk_resourcegroupstagging::Client::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(sdk)
+                .interceptor(self.recorder.clone())
+                .build(),
+        );
+        let mut pages = client
+            .get_resources()
+            .resources_per_page(100)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("tag:GetResources", &e))?;
+            for m in page.resource_tag_mapping_list() {
+                let Some(arn) = m.resource_arn() else {
+                    continue;
+                };
+                let location = Arn::parse(arn)
+                    .and_then(|a| a.location())
+                    .map(str::to_string);
+                seen.push(Seen {
+                    from_service: false,
+                    tags: m
+                        .tags()
+                        .iter()
+                        .map(|t| (t.key().to_string(), t.value().to_string()))
+                        .collect(),
+                    ..Seen::service(arn.to_string(), location)
+                });
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_ec2(
+        &self,
+        account: &str,
+        region: &str,
+        sdk: &SdkConfig,
+        seen: &mut Vec<Seen>,
+    ) -> Result<(), CallError> {
+        let ec2 = self.ec2(sdk, region);
+        let p = &self.partition;
+        let mut pages = ec2.describe_instances().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("ec2:DescribeInstances", &e))?;
+            for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(id) = i.instance_id() else { continue };
+                if i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated") {
+                    continue;
+                }
+                let owner = account;
+                let mut s = Seen::service(
+                    format!("arn:{p}:ec2:{region}:{owner}:instance/{id}"),
+                    Some(region.to_string()),
+                );
+                s.tags = tags_of(i.tags().iter().map(|t| (t.key(), t.value())));
+                s.created_at = to_chrono(i.launch_time());
+                seen.push(s);
+            }
+        }
+        let mut pages = ec2.describe_volumes().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("ec2:DescribeVolumes", &e))?;
+            for v in page.volumes() {
+                let Some(id) = v.volume_id() else { continue };
+                let mut s = Seen::service(
+                    format!("arn:{p}:ec2:{region}:{account}:volume/{id}"),
+                    Some(region.to_string()),
+                );
+                s.tags = tags_of(v.tags().iter().map(|t| (t.key(), t.value())));
+                s.created_at = to_chrono(v.create_time());
+                seen.push(s);
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_rds(&self, sdk: &SdkConfig, seen: &mut Vec<Seen>) -> Result<(), CallError> {
+        let rds = aws_sdk_rds::Client::from_conf(
+            aws_sdk_rds::config::Builder::from(sdk)
+                .interceptor(self.recorder.clone())
+                .build(),
+        );
+        let region = sdk.region().map(|r| r.to_string());
+        let mut pages = rds.describe_db_instances().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("rds:DescribeDBInstances", &e))?;
+            for db in page.db_instances() {
+                let Some(arn) = db.db_instance_arn() else {
+                    continue;
+                };
+                let mut s = Seen::service(arn.to_string(), region.clone());
+                s.tags = tags_of(db.tag_list().iter().map(|t| (t.key(), t.value())));
+                s.created_at = to_chrono(db.instance_create_time());
+                seen.push(s);
+            }
+        }
+        let mut pages = rds.describe_db_clusters().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("rds:DescribeDBClusters", &e))?;
+            for c in page.db_clusters() {
+                let Some(arn) = c.db_cluster_arn() else {
+                    continue;
+                };
+                let mut s = Seen::service(arn.to_string(), region.clone());
+                s.tags = tags_of(c.tag_list().iter().map(|t| (t.key(), t.value())));
+                s.created_at = to_chrono(c.cluster_create_time());
+                seen.push(s);
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_dynamodb(
+        &self,
+        region: &str,
+        sdk: &SdkConfig,
+        seen: &mut Vec<Seen>,
+    ) -> Result<(), CallError> {
+        let ddb = aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(self.recorder.clone())
+                .build(),
+        );
+        let mut names = Vec::new();
+        let mut pages = ddb.list_tables().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("dynamodb:ListTables", &e))?;
+            names.extend(page.table_names().iter().cloned());
+        }
+        for name in names {
+            let out = ddb
+                .describe_table()
+                .table_name(&name)
+                .send()
+                .await
+                .map_err(|e| call_error("dynamodb:DescribeTable", &e))?;
+            let Some(t) = out.table() else { continue };
+            let Some(arn) = t.table_arn() else { continue };
+            let mut s = Seen::service(arn.to_string(), Some(region.to_string()));
+            s.created_at = to_chrono(t.creation_date_time());
+            s.replicas = table_replica_regions(t, region, &self.catalog);
+            seen.push(s);
+        }
+        Ok(())
+    }
+
+    async fn list_lambda(
+        &self,
+        region: &str,
+        sdk: &SdkConfig,
+        seen: &mut Vec<Seen>,
+    ) -> Result<(), CallError> {
+        let lambda = aws_sdk_lambda::Client::from_conf(
+            aws_sdk_lambda::config::Builder::from(sdk)
+                .interceptor(self.recorder.clone())
+                .build(),
+        );
+        let mut pages = lambda.list_functions().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("lambda:ListFunctions", &e))?;
+            for f in page.functions() {
+                if let Some(arn) = f.function_arn() {
+                    seen.push(Seen::service(arn.to_string(), Some(region.to_string())));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_efs(
+        &self,
+        account: &str,
+        region: &str,
+        sdk: &SdkConfig,
+        seen: &mut Vec<Seen>,
+    ) -> Result<(), CallError> {
+        let efs = aws_sdk_efs::Client::from_conf(
+            aws_sdk_efs::config::Builder::from(sdk)
+                .interceptor(self.recorder.clone())
+                .build(),
+        );
+        let mut pages = efs.describe_file_systems().into_paginator().send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| call_error("elasticfilesystem:DescribeFileSystems", &e))?;
+            for fs in page.file_systems() {
+                let id = fs.file_system_id();
+                let arn = fs.file_system_arn().map(str::to_string).unwrap_or_else(|| {
+                    format!(
+                        "arn:{}:elasticfilesystem:{region}:{account}:file-system/{id}",
+                        self.partition
+                    )
+                });
+                let mut s = Seen::service(arn, Some(region.to_string()));
+                s.tags = fs
+                    .tags()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect();
+                s.created_at = to_chrono(Some(fs.creation_time()));
+                seen.push(s);
+            }
+        }
+        Ok(())
+    }
+
+    /// Merges what services and the tagging API saw, by ARN. The service listing wins
+    /// for location and replicas; tags are the union (service tags win on conflict).
+    fn merge(&self, account: &str, seen: Vec<Seen>) -> Vec<Resource> {
+        let mut by_arn: BTreeMap<String, Seen> = BTreeMap::new();
+        for s in seen {
+            match by_arn.get_mut(&s.arn) {
+                None => {
+                    by_arn.insert(s.arn.clone(), s);
+                }
+                Some(cur) => {
+                    if s.from_service && !cur.from_service {
+                        let mut tags = std::mem::take(&mut cur.tags);
+                        let mut new = s;
+                        for (k, v) in tags.iter_mut() {
+                            new.tags.entry(k.clone()).or_insert_with(|| v.clone());
+                        }
+                        *cur = new;
+                    } else {
+                        for (k, v) in s.tags {
+                            cur.tags.entry(k).or_insert(v);
+                        }
+                        if cur.location.is_none() {
+                            cur.location = s.location;
+                        }
+                        for r in s.replicas {
+                            if !cur.replicas.contains(&r) {
+                                cur.replicas.push(r);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        by_arn
+            .into_values()
+            .filter_map(|s| {
+                let arn = Arn::parse(&s.arn)?;
+                let resource_type = arn.resource_type();
+                let mut replicas: Vec<String> = s
+                    .replicas
+                    .iter()
+                    .map(|r| self.catalog.normalise(Provider::Aws, r))
+                    .collect();
+                let location = s
+                    .location
+                    .as_deref()
+                    .map(|l| self.catalog.normalise(Provider::Aws, l));
+                replicas.retain(|r| Some(r) != location.as_ref());
+                replicas.sort();
+                replicas.dedup();
+                Some(Resource {
+                    provider: Provider::Aws,
+                    scope_id: if arn.account.is_empty() {
+                        account.to_string()
+                    } else {
+                        arn.account.to_string()
+                    },
+                    category: Category::classify(Provider::Aws, &resource_type),
+                    name: arn.resource_id().to_string(),
+                    resource_type,
+                    location,
+                    replica_locations: replicas,
+                    resource_group: None,
+                    tags: s.tags,
+                    created_at: s.created_at,
+                    id: s.arn,
+                })
+            })
+            .collect()
+    }
+}
+
+/// The other regions holding a replica of a DynamoDB global table (version 2019.11.21,
+/// `Replicas` in DescribeTable), normalised, without the table's own region.
+pub(crate) fn table_replica_regions(
+    t: &aws_sdk_dynamodb::types::TableDescription,
+    region: &str,
+    catalog: &cloudcensus_core::Catalog,
+) -> Vec<String> {
+    let mut out: Vec<String> = t
+        .replicas()
+        .iter()
+        .filter_map(|r| r.region_name())
+        .map(|r| catalog.normalise(Provider::Aws, r))
+        .filter(|r| r != region)
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn failed(account: &str, region: &str, service: &str, err: &CallError) -> Coverage {
+    Coverage::failed(
+        Provider::Aws,
+        account,
+        region,
+        service,
+        err.status,
+        err.message.clone(),
+    )
+}
+
+fn bucket_err(bucket: &str, err: CallError) -> CallError {
+    CallError {
+        message: format!("bucket {bucket}: {}", err.message),
+        ..err
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_dynamodb::types::{ReplicaDescription, TableDescription};
+
+    #[test]
+    fn global_table_replicas_are_the_other_regions() {
+        // moto does not model global-table replicas, so the DescribeTable shape is built
+        // here with the SDK's own types, as AWS returns it for version 2019.11.21.
+        let catalog = cloudcensus_core::Catalog::builtin().unwrap();
+        let t = TableDescription::builder()
+            .table_name("people")
+            .replicas(
+                ReplicaDescription::builder()
+                    .region_name("eu-west-1")
+                    .build(),
+            )
+            .replicas(
+                ReplicaDescription::builder()
+                    .region_name("us-east-1")
+                    .build(),
+            )
+            .replicas(
+                ReplicaDescription::builder()
+                    .region_name("AP-SOUTHEAST-2")
+                    .build(),
+            )
+            .build();
+        assert_eq!(
+            table_replica_regions(&t, "eu-west-1", &catalog),
+            ["ap-southeast-2", "us-east-1"]
+        );
+        let plain = TableDescription::builder().table_name("t").build();
+        assert!(table_replica_regions(&plain, "eu-west-1", &catalog).is_empty());
+    }
+}

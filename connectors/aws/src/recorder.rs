@@ -1,0 +1,128 @@
+//! Every AWS operation the connector sends passes through [`OperationRecorder`].
+//!
+//! It is an SDK interceptor installed on every client the connector builds. It does two
+//! things before a request is serialised:
+//!
+//! * records `service:Operation`, so tests can prove which calls a full scan makes and
+//!   that each is covered by `iam-policy.json`;
+//! * refuses any operation whose name is not read-only (`List*`, `Get*`, `Describe*`,
+//!   `Search*`, `Select*`, `Head*`, plus STS `AssumeRole`, which changes nothing in the
+//!   account). A coding mistake therefore fails the call instead of mutating a
+//!   ministry's estate.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Operation-name prefixes that read only.
+pub const READ_ONLY_PREFIXES: &[&str] = &["List", "Get", "Describe", "Search", "Select", "Head"];
+
+/// Operations allowed although their name has no read-only prefix, and why.
+pub const ALLOWED_NON_PREFIXED: &[(&str, &str)] = &[(
+    "sts:AssumeRole",
+    "returns temporary credentials; changes nothing in any account",
+)];
+
+/// Whether `service:Operation` only reads.
+pub fn is_read_only(service: &str, operation: &str) -> bool {
+    READ_ONLY_PREFIXES.iter().any(|p| operation.starts_with(p))
+        || ALLOWED_NON_PREFIXED
+            .iter()
+            .any(|(op, _)| *op == format!("{service}:{operation}"))
+}
+
+/// Records (and guards) the operations the connector invokes.
+#[derive(Debug, Clone, Default)]
+pub struct OperationRecorder {
+    seen: Arc<Mutex<BTreeSet<String>>>,
+}
+
+impl OperationRecorder {
+    /// A recorder with nothing recorded.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Every `service:Operation` invoked so far, sorted, with the SDK's service names
+    /// mapped to IAM namespaces (`ec2`, `tag`, `elasticfilesystem`).
+    pub fn operations(&self) -> BTreeSet<String> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// The IAM namespace of an SDK service name (`Metadata::service`).
+pub fn iam_namespace(sdk_service: &str) -> String {
+    let s = sdk_service.to_ascii_lowercase().replace(' ', "");
+    match s.as_str() {
+        "resourcegroupstaggingapi" | "resourcegroupstagging" => "tag".into(),
+        "efs" => "elasticfilesystem".into(),
+        _ => s,
+    }
+}
+
+/// The IAM action that authorises an operation (`s3:ListBuckets` is authorised by
+/// `s3:ListAllMyBuckets`; most operations share their action's name).
+pub fn iam_action(operation: &str) -> String {
+    match operation {
+        "s3:ListBuckets" => "s3:ListAllMyBuckets".into(),
+        "s3:GetBucketReplication" => "s3:GetReplicationConfiguration".into(),
+        "s3:HeadBucket" => "s3:ListBucket".into(),
+        other => other.to_string(),
+    }
+}
+
+impl Intercept for OperationRecorder {
+    fn name(&self) -> &'static str {
+        "cloudcensus-operation-recorder"
+    }
+
+    // `read_before_serialization`, not `read_before_execution`: client interceptors see
+    // the execution before the operation's metadata is in the config bag.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(md) = cfg.load::<Metadata>() else {
+            return Err("cloudcensus: operation without metadata refused (read-only guard)".into());
+        };
+        let service = iam_namespace(md.service());
+        let op = md.name().to_string();
+        if let Ok(mut seen) = self.seen.lock() {
+            seen.insert(format!("{service}:{op}"));
+        }
+        if !is_read_only(&service, &op) {
+            return Err(format!("cloudcensus is read-only: refused {service}:{op}").into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_read_operations_pass_the_guard() {
+        assert!(is_read_only("s3", "ListBuckets"));
+        assert!(is_read_only("ec2", "DescribeInstances"));
+        assert!(is_read_only("sts", "AssumeRole"));
+        assert!(!is_read_only("s3", "PutBucketTagging"));
+        assert!(!is_read_only("ec2", "RunInstances"));
+        assert!(!is_read_only("s3", "AssumeRole"));
+    }
+
+    #[test]
+    fn sdk_service_names_map_to_iam_namespaces() {
+        assert_eq!(iam_namespace("Resource Groups Tagging API"), "tag");
+        assert_eq!(iam_namespace("EFS"), "elasticfilesystem");
+        assert_eq!(iam_namespace("s3"), "s3");
+    }
+}
