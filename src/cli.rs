@@ -29,6 +29,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "CLOUDCENSUS_CATALOG")]
     pub catalog: Option<PathBuf>,
 
+    /// The configuration file (see `cloudcensus config example`).
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "CLOUDCENSUS_CONFIG",
+        default_value = crate::config::DEFAULT_PATH
+    )]
+    pub config: PathBuf,
+
     /// Log format on stderr: human-readable, or JSON lines for schedulers.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -53,6 +63,11 @@ pub enum LogFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Scan every configured source (read-only) into the store. Exit 0: complete;
+    /// 3: committed with coverage gaps; 1: failed, nothing committed.
+    Scan(commands::scan::ScanArgs),
+    /// Check the configuration file, or print a commented example.
+    Config(commands::config::ConfigArgs),
     /// List every known cloud location with its countries and jurisdiction class.
     Regions(RegionsArgs),
     /// Place one provider location: countries, class (EEA / adequacy / third country /
@@ -223,6 +238,8 @@ pub fn main() -> ExitCode {
 /// Dispatches one parsed command, writing its output to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
     match &cli.command {
+        Command::Scan(args) => commands::scan::run(cli, args, out),
+        Command::Config(args) => commands::config::run(cli, args, out),
         Command::Regions(args) => commands::regions::run(cli, args, out),
         Command::Locate(args) => commands::locate::run(cli, args, out),
         Command::Rules(args) => commands::rules::run(cli, args, out),

@@ -7,4 +7,5 @@ mod util;
 mod catalog_cli;
 mod register_cli;
 mod rules_cli;
+mod scan_e2e;
 mod store_cli;
