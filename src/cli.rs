@@ -29,15 +29,10 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "CLOUDCENSUS_CATALOG")]
     pub catalog: Option<PathBuf>,
 
-    /// The configuration file (see `cloudcensus config example`).
-    #[arg(
-        long,
-        global = true,
-        value_name = "FILE",
-        env = "CLOUDCENSUS_CONFIG",
-        default_value = crate::config::DEFAULT_PATH
-    )]
-    pub config: PathBuf,
+    /// The configuration file (default `./cloudcensus.toml`; see `cloudcensus config
+    /// example`).
+    #[arg(long, global = true, value_name = "FILE", env = "CLOUDCENSUS_CONFIG")]
+    pub config: Option<PathBuf>,
 
     /// Log format on stderr: human-readable, or JSON lines for schedulers.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
@@ -68,6 +63,8 @@ pub enum Command {
     Scan(commands::scan::ScanArgs),
     /// Check the configuration file, or print a commented example.
     Config(commands::config::ConfigArgs),
+    /// Run the whole job offline on the bundled example estate: store, findings, report.
+    Demo(commands::demo::DemoArgs),
     /// List every known cloud location with its countries and jurisdiction class.
     Regions(RegionsArgs),
     /// Place one provider location: countries, class (EEA / adequacy / third country /
@@ -77,6 +74,12 @@ pub enum Command {
     Rules(RulesArgs),
     /// Check a register of processing activities (csv/xlsx), or write a blank template.
     Register(commands::register::RegisterArgs),
+    /// Evaluate a scan against the register: findings with code, severity, clause, action.
+    Findings(commands::findings::FindingsArgs),
+    /// Data-bearing resources that no register activity claims, newest first.
+    Unregistered(commands::unregistered::UnregisteredArgs),
+    /// Write the yearly report to CIO Rijk (xlsx + one CSV per sheet).
+    Report(commands::report::ReportArgs),
     /// List the scans in the store: id, period, counts, coverage, hash.
     Scans(commands::scans::ScansArgs),
     /// Recompute every scan's hash and the chain; exit 1 at the first broken link.
@@ -182,6 +185,15 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{s}' is not a date: use YYYY-MM-DD (or dd-mm-jjjj)"))
 }
 
+impl Cli {
+    /// `--config`, or `./cloudcensus.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PATH))
+    }
+}
+
 /// Today's date (UTC), the default reference date.
 pub fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
@@ -240,10 +252,14 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
     match &cli.command {
         Command::Scan(args) => commands::scan::run(cli, args, out),
         Command::Config(args) => commands::config::run(cli, args, out),
+        Command::Demo(args) => commands::demo::run(cli, args, out),
         Command::Regions(args) => commands::regions::run(cli, args, out),
         Command::Locate(args) => commands::locate::run(cli, args, out),
         Command::Rules(args) => commands::rules::run(cli, args, out),
         Command::Register(args) => commands::register::run(cli, args, out),
+        Command::Findings(args) => commands::findings::run(cli, args, out),
+        Command::Unregistered(args) => commands::unregistered::run(cli, args, out),
+        Command::Report(args) => commands::report::run(cli, args, out),
         Command::Scans(args) => commands::scans::run(cli, args, out),
         Command::Verify(args) => commands::verify::run(cli, args, out),
         Command::Diff(args) => commands::diff::run(cli, args, out),

@@ -629,6 +629,86 @@ async fn scan_of_azure_and_gcp_stores_the_exact_estate_and_finds_unregistered_an
         .unwrap();
     assert!(n >= 3, "{scan_out}");
 
+    // The evaluating commands on the committed scan: findings and the yearly report.
+    let id_of = |name: &str| -> String {
+        resources
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("no resource {name}"))
+            .to_string()
+    };
+    let findings = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "findings".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![],
+    )
+    .await;
+    // Exit 4: blocking findings (C2000) remain, as the estate was seeded to have.
+    assert_eq!(
+        findings.status.code(),
+        Some(4),
+        "{}",
+        text(&findings.stderr)
+    );
+    let findings: Value = serde_json::from_slice(&findings.stdout).expect("findings JSON");
+    let with_code = |code: &str| -> BTreeSet<String> {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .filter_map(|f| f["resource_id"].as_str().map(str::to_string))
+            .collect()
+    };
+    assert_eq!(
+        with_code("CB-UNREG"),
+        BTreeSet::from([id_of("vm-web"), id_of("cosmos-br"), id_of("vm-batch")])
+    );
+    assert_eq!(
+        with_code("CB-UNKNOWN-ID"),
+        BTreeSet::from([id_of("vm-batch")])
+    );
+    let ours_ids: BTreeSet<String> = resources
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
+    let c2000: BTreeSet<String> = with_code("CB-C2000")
+        .intersection(&ours_ids)
+        .cloned()
+        .collect();
+    assert_eq!(
+        c2000,
+        BTreeSet::from([id_of("vm-web"), id_of("vm-batch"), id_of(&asia_bucket)])
+    );
+    let report_dir = dir.path().join("report");
+    std::fs::create_dir_all(&report_dir).unwrap();
+    let report = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "report".into(),
+            "--year".into(),
+            "2026".into(),
+            "--out".into(),
+            s(&report_dir).into(),
+        ],
+        vec![],
+    )
+    .await;
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let written = text(&report.stdout);
+    let xlsx = written
+        .lines()
+        .find(|l| l.ends_with(".xlsx"))
+        .unwrap_or_else(|| panic!("no xlsx in:\n{written}"));
+    assert!(std::fs::metadata(xlsx).unwrap().len() > 0);
+
     // A second scan of the same period gets the next id; the chain verifies.
     let again = run(
         vec![

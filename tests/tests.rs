@@ -5,6 +5,7 @@
 mod util;
 
 mod catalog_cli;
+mod demo_cli;
 mod register_cli;
 mod rules_cli;
 mod scan_e2e;

@@ -43,7 +43,7 @@ pub fn run(cli: &Cli, args: &ConfigArgs, out: &mut dyn Write) -> Result<ExitCode
 }
 
 fn check(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
-    let cfg = match Config::load(&cli.config) {
+    let cfg = match Config::load(&cli.config_path()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");

@@ -48,7 +48,7 @@ pub struct ScanArgs {
 
 /// Runs the command.
 pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let cfg = Config::load(&cli.config)?;
+    let cfg = Config::load(&cli.config_path())?;
     let period = match &args.period {
         Some(p) => {
             store::validate_period(p.trim())?;

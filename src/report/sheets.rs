@@ -465,7 +465,10 @@ pub fn produce(
                 l(lang, "Organisatie", "Organisation"),
                 Cell::text(d.ctx.organisation),
             )?;
-            kv(l(lang, "Verslagjaar", "Year"), Cell::Int(d.year as i64))?;
+            kv(
+                l(lang, "Verslagjaar", "Year"),
+                Cell::text(d.year.to_string()),
+            )?;
             kv(
                 l(lang, "Periode gedekt", "Period covered"),
                 Cell::text(format!("{first} – {last}")),

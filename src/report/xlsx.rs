@@ -23,6 +23,7 @@ const HEADER_BLUE: u32 = 0x154273;
 struct Formats {
     header: Format,
     text: Format,
+    wrap: Format,
     int: Format,
     percent: Format,
     date: Format,
@@ -40,6 +41,7 @@ impl Formats {
                 .set_align(FormatAlign::Top)
                 .set_border_bottom(FormatBorder::Thin),
             text: Format::new().set_align(FormatAlign::Top),
+            wrap: Format::new().set_align(FormatAlign::Top).set_text_wrap(),
             int: Format::new()
                 .set_num_format("#,##0")
                 .set_align(FormatAlign::Top),
@@ -58,12 +60,23 @@ impl Formats {
     }
 }
 
-fn write_cell(ws: &mut Worksheet, row: u32, col: u16, cell: &Cell, f: &Formats) -> Result<()> {
+/// Columns at least this wide wrap their text (messages, explanations).
+const WRAP_WIDTH: f64 = 40.0;
+
+fn write_cell(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    cell: &Cell,
+    f: &Formats,
+    wrap: bool,
+) -> Result<()> {
     match cell {
         Cell::Empty => {}
         // Always a string, never a formula: hostile tag values stay inert.
         Cell::Text(s) => {
-            ws.write_string_with_format(row, col, clean_text(s), &f.text)?;
+            let fmt = if wrap { &f.wrap } else { &f.text };
+            ws.write_string_with_format(row, col, clean_text(s), fmt)?;
         }
         Cell::Int(n) => {
             ws.write_number_with_format(row, col, *n as f64, &f.int)?;
@@ -120,6 +133,28 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
             wb.add_worksheet()
         };
         ws.set_name(sheet.name(lang))?;
+        // Print as an official would: A4 landscape, one page wide, header row repeated,
+        // organisation and sheet in the header, page numbers in the footer.
+        ws.set_paper_size(9)
+            .set_landscape()
+            .set_print_fit_to_pages(1, 0)
+            .set_header(format!(
+                "&L&8{} — {} {}&R&8{}",
+                header_text(d.ctx.organisation),
+                header_text(template.title(lang)),
+                d.year,
+                header_text(sheet.name(lang))
+            ))
+            .set_footer(match lang {
+                crate::rules::Lang::Nl => "&L&8cloudcensus&R&8Pagina &P van &N",
+                crate::rules::Lang::En => "&L&8cloudcensus&R&8Page &P of &N",
+            });
+        ws.set_repeat_rows(0, 0)?;
+        let wraps: Vec<bool> = sheet
+            .columns
+            .iter()
+            .map(|c| c.format == "text" && c.width >= WRAP_WIDTH)
+            .collect();
         for (i, c) in sheet.columns.iter().enumerate() {
             ws.set_column_width(i as u16, c.width)?;
         }
@@ -129,10 +164,26 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
         }
         ws.set_freeze_panes(1, 0)?;
         let mut row: u32 = 0;
+        let widths: Vec<f64> = sheet.columns.iter().map(|c| c.width).collect();
         sheets::produce(d, &sheet.key, &mut |cells| {
             row += 1;
+            // Spreadsheet programs do not grow a row for wrapped text on their own when
+            // opening a generated file; set the height from the longest wrapped cell.
+            let lines = proj
+                .iter()
+                .enumerate()
+                .filter(|(col, _)| wraps[*col])
+                .map(|(col, &src)| match &cells[src] {
+                    Cell::Text(t) => wrapped_lines(t, widths[col]),
+                    _ => 1,
+                })
+                .max()
+                .unwrap_or(1);
+            if lines > 1 {
+                ws.set_row_height(row, 15.0 * lines.min(20) as f64)?;
+            }
             for (col, &src) in proj.iter().enumerate() {
-                write_cell(ws, row, col as u16, &cells[src], &f)?;
+                write_cell(ws, row, col as u16, &cells[src], &f, wraps[col])?;
             }
             Ok(())
         })?;
@@ -145,6 +196,19 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
     wb.save(path)
         .with_context(|| format!("cannot write workbook {}", path.display()))?;
     Ok(())
+}
+
+/// How many lines `text` takes in a wrapped column `width` characters wide.
+fn wrapped_lines(text: &str, width: f64) -> usize {
+    let per_line = (width * 1.15).max(1.0) as usize;
+    text.split('\n')
+        .map(|l| l.chars().count().div_ceil(per_line).max(1))
+        .sum()
+}
+
+/// Text for a header/footer: `&` is a control character there.
+fn header_text(s: &str) -> String {
+    clean_text(s).replace('&', "&&")
 }
 
 /// Chart data next to the summary table, and two native charts: resources by location
@@ -163,6 +227,9 @@ fn summary_charts(
         crate::rules::Lang::En => en.to_string(),
     };
     ws.set_column_width(c0, 20)?;
+    for j in 1..=5 {
+        ws.set_column_width(c0 + j, 12)?;
+    }
     ws.write_string_with_format(0, c0, l("Locatieklasse", "Location class"), &f.header)?;
     ws.write_string_with_format(0, c0 + 1, l("Resources", "Resources"), &f.header)?;
     for (i, c) in JurisdictionClass::ALL.iter().enumerate() {
@@ -180,7 +247,9 @@ fn summary_charts(
         .set_values((name.as_str(), 1, c0 + 1, n_classes, c0 + 1))
         .set_name(l("Resources", "Resources").as_str());
     pie.legend().set_hidden();
-    ws.insert_chart(0, c0 + 3, &pie)?;
+    // Charts go right of both data tables (class table 2 columns, monthly table 6).
+    let chart_col = c0 + 7;
+    ws.insert_chart(0, chart_col, &pie)?;
 
     // Monthly severities.
     let top = n_classes + 3;
@@ -220,7 +289,7 @@ fn summary_charts(
                     rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(colours[j])),
                 ));
         }
-        ws.insert_chart(16, c0 + 3, &chart)?;
+        ws.insert_chart(16, chart_col, &chart)?;
     }
     Ok(())
 }

@@ -825,8 +825,10 @@ fn activity_rules(
         );
     }
 
-    let has_dpia = a.prescan_dpia.is_some() || a.formal_dpia_date.is_some();
-    if in_cloud && has_dpia && a.woo_publication.trim().is_empty() {
+    // Condition 8: the decision on the cloud use and its DPIA is published by default.
+    let decided =
+        a.prescan_dpia.is_some() || a.formal_dpia_date.is_some() || a.decision_date.is_some();
+    if in_cloud && decided && a.woo_publication.trim().is_empty() {
         em.activity(
             "CB-WOO",
             a,

@@ -1,0 +1,99 @@
+//! `cloudcensus report --year YYYY`: the yearly report to CIO Rijk (xlsx + CSV).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use crate::cli::Cli;
+use crate::commands::setup::Setup;
+use crate::report::{self, StoredScan, Template, WriteOptions};
+use crate::rules::Lang;
+
+/// Arguments of `cloudcensus report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// The reporting year.
+    #[arg(long)]
+    pub year: i32,
+    /// Output directory.
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+    /// Language of sheet names, headers and texts (default: the config's `lang`).
+    #[arg(long, value_enum)]
+    pub lang: Option<Lang>,
+    /// Template: a built-in name (`cio-rijk`) or a `.toml` file.
+    #[arg(long, default_value = "cio-rijk")]
+    pub template: String,
+    /// CSV delimiter: `,` or `;` (Dutch Excel).
+    #[arg(long, default_value = ",", value_parser = parse_delimiter)]
+    pub csv_delimiter: u8,
+    /// The scan store (default: the config's `store`).
+    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE")]
+    pub store: Option<PathBuf>,
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "," => Ok(b','),
+        ";" => Ok(b';'),
+        _ => Err(format!("'{s}' is not a supported delimiter: use , or ;")),
+    }
+}
+
+/// Runs the command.
+pub fn run(cli: &Cli, args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let setup = Setup::load(cli)?;
+    let template = Template::load(&args.template).map_err(anyhow::Error::msg)?;
+    let store = setup.open_store(args.store.as_deref())?;
+    let files = write_year(
+        &setup,
+        store.as_ref(),
+        args.year,
+        args.lang,
+        &template,
+        &WriteOptions {
+            out_dir: args.out.clone(),
+            csv_delimiter: args.csv_delimiter,
+        },
+    )?;
+    writeln!(out, "{}", files.xlsx.display())?;
+    for c in &files.csv {
+        writeln!(out, "{}", c.display())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Builds and writes the report for `year` from `store` (shared with `demo`).
+pub fn write_year(
+    setup: &Setup,
+    store: &dyn crate::store::Store,
+    year: i32,
+    lang: Option<Lang>,
+    template: &Template,
+    opts: &WriteOptions,
+) -> Result<report::ReportFiles> {
+    let prefix = format!("{year:04}-");
+    let mut scans: Vec<_> = store
+        .latest_scan_per_period()?
+        .into_iter()
+        .filter(|s| s.period.starts_with(&prefix))
+        .collect();
+    if scans.is_empty() {
+        bail!(
+            "the store {} has no scans for {year}: run `cloudcensus scan` (or `cloudcensus import`) first",
+            store.location()
+        );
+    }
+    scans.sort_by(|a, b| a.period.cmp(&b.period));
+    let ctx = setup.context(lang);
+    let iter = scans.into_iter().map(|s| {
+        Ok(StoredScan {
+            data: store.load_scan(&s.id)?,
+            hash: s.hash,
+        })
+    });
+    let data = report::assemble(ctx, year, iter, chrono::Utc::now())?;
+    report::write(&data, template, opts)
+}

@@ -1,0 +1,95 @@
+//! What the evaluating commands (`findings`, `unregistered`, `report`) share: the config
+//! file, the register it names, the catalog, the rule pack, and the store.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result, bail};
+use cloudcensus_core::Catalog;
+
+use crate::cli::{Cli, load_catalog};
+use crate::config::{Config, DEFAULT_PATH};
+use crate::register::{self, Register};
+use crate::rules::{Context, Lang, RulePack, SeenRange};
+use crate::store::{self, Store};
+
+/// Config, register, catalog and rule pack, loaded once per command.
+pub struct Setup {
+    /// The configuration.
+    pub config: Config,
+    /// The register of processing activities.
+    pub register: Register,
+    /// The location catalog (with the config's or `--catalog` override).
+    pub catalog: Catalog,
+    /// The rule pack.
+    pub pack: RulePack,
+}
+
+impl Setup {
+    /// Loads `--config` (default `./cloudcensus.toml`) and everything it names.
+    pub fn load(cli: &Cli) -> Result<Setup> {
+        let path = cli
+            .config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+        let config = Config::load(&path)?;
+        let Some(reg_path) = config.register.clone() else {
+            bail!(
+                "{} has no `register = \"...\"`: name the register of processing activities (xlsx or csv)",
+                path.display()
+            );
+        };
+        let loaded = register::load(&reg_path, config.register_sheet.as_deref())
+            .map_err(|e| anyhow::anyhow!("{e}"))
+            .with_context(|| format!("cannot load the register {}", reg_path.display()))?;
+        for w in &loaded.warnings {
+            // The rules turn register warnings into findings; show them with -v.
+            tracing::info!("{w}");
+        }
+        let catalog_path = cli.catalog.clone().or_else(|| config.catalog.clone());
+        let catalog = load_catalog(catalog_path.as_deref())?;
+        let pack = RulePack::builtin(&config.rule_pack)?;
+        Ok(Setup {
+            config,
+            register: loaded.register,
+            catalog,
+            pack,
+        })
+    }
+
+    /// The evaluation context in `lang` (default: the config's language).
+    pub fn context(&self, lang: Option<Lang>) -> Context<'_> {
+        Context {
+            organisation: &self.config.organisation,
+            register: &self.register,
+            catalog: &self.catalog,
+            pack: &self.pack,
+            rules: &self.config.rules,
+            matching: &self.config.matching,
+            lang: lang.unwrap_or(self.config.lang),
+        }
+    }
+
+    /// Opens the store: `--store` if given, else the config's `store`.
+    pub fn open_store(&self, explicit: Option<&Path>) -> Result<Box<dyn Store>> {
+        let path = explicit.unwrap_or(&self.config.store);
+        Ok(store::open(path)?)
+    }
+}
+
+/// First and last seen per resource id over the whole store.
+pub fn seen_map(store: &dyn Store) -> Result<BTreeMap<String, SeenRange>> {
+    Ok(store
+        .resource_history()?
+        .into_iter()
+        .map(|h| {
+            (
+                h.resource_id,
+                SeenRange {
+                    first: h.first_seen.date_naive(),
+                    last: h.last_seen.date_naive(),
+                },
+            )
+        })
+        .collect())
+}

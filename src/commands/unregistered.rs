@@ -1,0 +1,161 @@
+//! `cloudcensus unregistered`: data-bearing resources no register activity claims, newest
+//! first, with the tags that hint at an owner — the security team's chase list.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use chrono::NaiveDate;
+use cloudcensus_core::ClassifyOptions;
+use serde::Serialize;
+
+use crate::cli::Cli;
+use crate::commands::setup::{Setup, seen_map};
+use crate::output::{OutputFormat, Tabular, write_rows};
+use crate::report::sheets::OWNER_HINT_KEYS;
+use crate::rules;
+
+/// Arguments of `cloudcensus unregistered`.
+#[derive(Debug, clap::Args)]
+pub struct UnregisteredArgs {
+    /// Which scan to list from: `latest`, an id or a unique prefix.
+    #[arg(long, default_value = "latest")]
+    pub scan: String,
+    /// Only resources first seen in or after this scan (id or prefix).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+    /// The scan store (default: the config's `store`).
+    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE")]
+    pub store: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    first_seen: NaiveDate,
+    last_seen: NaiveDate,
+    provider: String,
+    scope: String,
+    region: String,
+    countries: String,
+    class: String,
+    resource_type: String,
+    name: String,
+    resource_id: String,
+    owner_hints: String,
+}
+
+impl Tabular for Row {
+    fn headers() -> &'static [&'static str] {
+        &[
+            "first_seen",
+            "provider",
+            "scope",
+            "region",
+            "class",
+            "type",
+            "name",
+            "owner_hints",
+        ]
+    }
+
+    fn cells(&self) -> Vec<String> {
+        vec![
+            self.first_seen.to_string(),
+            self.provider.clone(),
+            self.scope.clone(),
+            self.region.clone(),
+            self.class.clone(),
+            self.resource_type.clone(),
+            self.name.clone(),
+            self.owner_hints.clone(),
+        ]
+    }
+}
+
+/// Runs the command.
+pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let setup = Setup::load(cli)?;
+    let store = setup.open_store(args.store.as_deref())?;
+    let id = store.resolve(&args.scan)?;
+    let scan = store.load_scan(&id)?;
+    let seen = seen_map(store.as_ref())?;
+    let since = match &args.since {
+        Some(spec) => {
+            let sid = store.resolve(spec)?;
+            Some(store.summary(&sid)?.finished_at.date_naive())
+        }
+        None => None,
+    };
+    let ctx = setup.context(None);
+    let eval = rules::evaluate(&ctx, &scan, Some(&seen));
+    let date = eval.reference_date;
+    let mut rows: Vec<Row> = eval
+        .unregistered
+        .iter()
+        .filter(|(_, s)| since.is_none_or(|d| s.first >= d))
+        .map(|(i, s)| {
+            let r = &scan.resources[*i];
+            let place = r.location.as_deref().map(|l| {
+                setup.catalog.classify(
+                    r.provider,
+                    l,
+                    date,
+                    ClassifyOptions {
+                        dpf_certified: setup.config.rules.dpf(r.provider),
+                    },
+                )
+            });
+            Row {
+                first_seen: s.first,
+                last_seen: s.last,
+                provider: r.provider.to_string(),
+                scope: r.scope_id.clone(),
+                region: place
+                    .as_ref()
+                    .map(|p| p.location.clone())
+                    .unwrap_or_default(),
+                countries: place
+                    .as_ref()
+                    .map(|p| p.countries.join("+"))
+                    .unwrap_or_default(),
+                class: place
+                    .as_ref()
+                    .map(|p| p.class.to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+                resource_type: r.resource_type.clone(),
+                name: r.name.clone(),
+                resource_id: r.id.clone(),
+                owner_hints: r
+                    .tags
+                    .iter()
+                    .filter(|(k, _)| {
+                        OWNER_HINT_KEYS
+                            .iter()
+                            .any(|h| h.eq_ignore_ascii_case(k.trim()))
+                    })
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            }
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        b.first_seen
+            .cmp(&a.first_seen)
+            .then_with(|| a.resource_id.cmp(&b.resource_id))
+    });
+    write_rows(out, args.format, &rows)?;
+    if args.format == OutputFormat::Table {
+        writeln!(
+            out,
+            "\n{} unregistered data-bearing resource(s) in scan {id}; {} excluded as not material",
+            rows.len(),
+            eval.excluded.len()
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,337 @@
+//! The offline demo, and `findings`, `unregistered` and `report` on the store it builds.
+
+use std::path::{Path, PathBuf};
+
+use calamine::{Reader, Xlsx, open_workbook};
+use predicates::prelude::*;
+
+use crate::util::cloudcensus;
+
+struct Demo {
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Demo {
+    fn new() -> Demo {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo");
+        let out = cloudcensus()
+            .args(["demo", "--out", path.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Demo { _dir: dir, path }
+    }
+
+    fn config(&self) -> String {
+        self.path.join("cloudcensus.toml").display().to_string()
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        cloudcensus()
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.run(args);
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)))
+    }
+
+    fn workbook(&self) -> PathBuf {
+        self.path
+            .join("cloudcensus-ministerie-van-voorbeeldzaken-2025.xlsx")
+    }
+}
+
+fn scan_ids(store: &Path) -> Vec<String> {
+    let out = cloudcensus()
+        .args([
+            "scans",
+            "--format",
+            "json",
+            "--store",
+            store.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn demo_builds_a_store_of_twelve_scans_and_the_dutch_workbook() {
+    let demo = Demo::new();
+    assert_eq!(scan_ids(&demo.path.join("cloudcensus.db")).len(), 12);
+    let mut wb: Xlsx<_> = open_workbook(demo.workbook()).unwrap();
+    assert_eq!(
+        wb.sheet_names(),
+        [
+            "Voorblad",
+            "Samenvatting",
+            "Gekend gebruik",
+            "Materieel cloudgebruik",
+            "Doorgifte buiten EER",
+            "Bijzondere persoonsgegevens",
+            "Basisregistraties",
+            "Explain naar CIO Rijk",
+            "Niet geregistreerd",
+            "Bevindingen",
+            "Dekking",
+            "Toelichting",
+        ]
+    );
+    let findings = demo.json(&["findings", "--format", "json", "--include-suppressed"]);
+    let sheet = wb.worksheet_range("Bevindingen").unwrap();
+    assert_eq!(sheet.height() - 1, findings.as_array().unwrap().len());
+    let unreg = wb.worksheet_range("Niet geregistreerd").unwrap();
+    let listed = demo.json(&["unregistered", "--format", "json"]);
+    assert_eq!(unreg.height() - 1, listed.as_array().unwrap().len());
+    // Twelve scans, one CSV per sheet.
+    let csvs = std::fs::read_dir(&demo.path)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "csv")
+        })
+        .count();
+    assert_eq!(csvs, 12);
+}
+
+#[test]
+fn every_rule_except_defensie_fires_somewhere_in_the_demo_year() {
+    let demo = Demo::new();
+    let mut codes = std::collections::BTreeSet::new();
+    for id in scan_ids(&demo.path.join("cloudcensus.db")) {
+        for f in demo
+            .json(&[
+                "findings",
+                "--scan",
+                &id,
+                "--format",
+                "json",
+                "--include-suppressed",
+            ])
+            .as_array()
+            .unwrap()
+        {
+            codes.insert(f["code"].as_str().unwrap().to_string());
+        }
+    }
+    let rules = crate::util::stdout_of(&["rules", "--format", "json"]);
+    let all: Vec<String> = serde_json::from_str::<serde_json::Value>(&rules)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap().to_string())
+        .collect();
+    for code in all {
+        if code == "CB-DEF" {
+            assert!(!codes.contains(&code), "the demo ministry is not Defensie");
+        } else {
+            assert!(
+                codes.contains(&code),
+                "{code} never fires in the demo estate"
+            );
+        }
+    }
+}
+
+#[test]
+fn findings_json_has_the_documented_fields_and_is_deterministic() {
+    let demo = Demo::new();
+    let a = demo.run(&["findings", "--format", "json"]);
+    let b = demo.run(&["findings", "--format", "json"]);
+    assert_eq!(a.stdout, b.stdout, "byte-identical");
+    let v: serde_json::Value = serde_json::from_slice(&a.stdout).unwrap();
+    for f in v.as_array().unwrap() {
+        for key in [
+            "code",
+            "severity",
+            "clause",
+            "provider",
+            "scope",
+            "region",
+            "countries",
+            "class",
+            "resource_id",
+            "resource_type",
+            "activity_id",
+            "message",
+            "action",
+        ] {
+            assert!(f.get(key).is_some(), "{key} missing in {f}");
+        }
+    }
+    let replica = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "CB-DRIFT" && f["activity_id"] == "VA-2026-019")
+        .expect("the November replication rule shows as drift");
+    assert_eq!(replica["region"], "us-east-1");
+}
+
+#[test]
+fn findings_exit_code_gates_on_fail_on() {
+    let demo = Demo::new();
+    assert_eq!(
+        demo.run(&["findings"]).status.code(),
+        Some(4),
+        "blocking findings exist"
+    );
+    assert_eq!(
+        demo.run(&["findings", "--code", "CB-WOO", "--fail-on", "high"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        demo.run(&["findings", "--code", "CB-UNREG", "--fail-on", "high"])
+            .status
+            .code(),
+        Some(4)
+    );
+}
+
+#[test]
+fn unregistered_lists_newest_first_with_owner_hints() {
+    let demo = Demo::new();
+    let v = demo.json(&["unregistered", "--format", "json"]);
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows[0]["name"], "minvz-projectx", "first seen in December");
+    assert_eq!(rows[1]["name"], "minvz-logs-hk", "first seen in September");
+    assert_eq!(rows[1]["class"], "c2000-excluded");
+    assert_eq!(rows[1]["first_seen"], "2025-09-28");
+    assert!(
+        rows[1]["owner_hints"]
+            .as_str()
+            .unwrap()
+            .contains("created-by=cdk-deploy")
+    );
+    let since = demo.json(&["unregistered", "--format", "json", "--since", "2025-09"]);
+    let names: Vec<&str> = since
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["minvz-projectx", "minvz-logs-hk"]);
+}
+
+#[test]
+fn report_in_english_with_semicolons() {
+    let demo = Demo::new();
+    let out_dir = demo.path.join("en");
+    let out = demo.run(&[
+        "report",
+        "--year",
+        "2025",
+        "--lang",
+        "en",
+        "--csv-delimiter",
+        ";",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut wb: Xlsx<_> =
+        open_workbook(out_dir.join("cloudcensus-ministerie-van-voorbeeldzaken-2025.xlsx")).unwrap();
+    assert_eq!(wb.sheet_names()[0], "Cover");
+    let f = wb.worksheet_range("Findings").unwrap();
+    let header: Vec<String> = f
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(header[1], "Severity");
+    let csv = std::fs::read_to_string(
+        out_dir.join("cloudcensus-ministerie-van-voorbeeldzaken-2025-findings.csv"),
+    )
+    .unwrap();
+    assert!(csv.lines().next().unwrap().contains("Code;Severity"));
+}
+
+#[test]
+fn report_for_a_year_without_scans_says_what_to_do() {
+    let demo = Demo::new();
+    let out = demo.run(&[
+        "report",
+        "--year",
+        "2019",
+        "--out",
+        demo.path.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no scans for 2019"));
+}
+
+#[test]
+fn demo_can_be_run_again_but_never_overwrites_a_real_store() {
+    let demo = Demo::new();
+    cloudcensus()
+        .args(["demo", "--out", demo.path.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(scan_ids(&demo.path.join("cloudcensus.db")).len(), 12);
+    // A store with another organisation's scan is refused and left alone.
+    let other = demo.path.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let export = demo.path.join("x.json");
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/estate/scan-2025-01.json"),
+    )
+    .unwrap()
+    .replace("Ministerie van Voorbeeldzaken", "Ministerie van Echt");
+    std::fs::write(&export, text).unwrap();
+    let store = other.join("cloudcensus.db");
+    cloudcensus()
+        .args([
+            "import",
+            export.to_str().unwrap(),
+            "--store",
+            store.to_str().unwrap(),
+        ])
+        .assert()
+        .success();
+    cloudcensus()
+        .args(["demo", "--out", other.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not from the demo"));
+    assert_eq!(scan_ids(&store).len(), 1);
+}
+
+#[test]
+fn findings_without_a_config_file_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    cloudcensus()
+        .current_dir(dir.path())
+        .args(["findings"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cloudcensus config example"));
+}
