@@ -292,7 +292,7 @@ pub async fn list_all(
     let mut discovered = discovered;
     discovered.sort_by_key(|(i, _)| *i);
 
-    let mut work: Vec<(usize, Scope)> = Vec::new();
+    let mut per_source: Vec<std::collections::VecDeque<(usize, Scope)>> = Vec::new();
     for (i, outcome) in discovered {
         let s = &sources[i];
         match outcome {
@@ -310,7 +310,7 @@ pub async fn list_all(
                     tally.coverage(&c, progress);
                     sink.send(Record::Coverage(c)).await?;
                 }
-                work.extend(scopes.into_iter().map(|sc| (i, sc)));
+                per_source.push(scopes.into_iter().map(|sc| (i, sc)).collect());
             }
             Err(c) => {
                 tracing::warn!(provider = %s.provider, source = %s.name, "{}", c.message.as_deref().unwrap_or(""));
@@ -318,6 +318,15 @@ pub async fn list_all(
                 tally.coverage(&c, progress);
                 sink.send(Record::Coverage(c)).await?;
             }
+        }
+    }
+
+    // Round-robin over the sources, so a provider at its own limit does not hold every
+    // global slot while another provider's scopes wait.
+    let mut work: Vec<(usize, Scope)> = Vec::new();
+    while per_source.iter().any(|q| !q.is_empty()) {
+        for q in per_source.iter_mut() {
+            work.extend(q.pop_front());
         }
     }
 
@@ -593,4 +602,172 @@ pub async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
     tracing::warn!("interrupted: stopping the scan, nothing will be committed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use cloudcensus_core::{Category, Resource};
+    use futures::stream::BoxStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts scopes in flight: per fake, per provider, and overall.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl Gauge {
+        fn enter(&self) {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+        }
+        fn leave(&self) {
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    struct Fake {
+        provider: Provider,
+        scopes: usize,
+        fail_discovery: bool,
+        fail_scope: Option<usize>,
+        provider_gauge: Arc<Gauge>,
+        global: Arc<Gauge>,
+    }
+
+    #[async_trait]
+    impl Connector for Fake {
+        fn provider(&self) -> Provider {
+            self.provider
+        }
+        fn name(&self) -> &str {
+            "fake"
+        }
+        async fn identity(&self) -> cloudcensus_core::connector::Result<String> {
+            Ok("fake-principal".into())
+        }
+        async fn scopes(&self) -> cloudcensus_core::connector::Result<Vec<Scope>> {
+            if self.fail_discovery {
+                return Err(ConnectorError::Unreachable {
+                    provider: self.provider,
+                    source_name: "fake".into(),
+                    endpoint: "http://127.0.0.1:9".into(),
+                    message: "connection refused".into(),
+                });
+            }
+            Ok((0..self.scopes)
+                .map(|i| Scope::new(self.provider, format!("s{i}")))
+                .collect())
+        }
+        fn inventory<'a>(
+            &'a self,
+            scope: &'a Scope,
+        ) -> BoxStream<'a, cloudcensus_core::connector::Result<Observation>> {
+            futures::stream::once(async move {
+                self.provider_gauge.enter();
+                self.global.enter();
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                self.global.leave();
+                self.provider_gauge.leave();
+                let failing = self.fail_scope.map(|i| format!("s{i}")) == Some(scope.id.clone());
+                let mut items = vec![Ok(Observation::Resource(Resource {
+                    provider: self.provider,
+                    scope_id: scope.id.clone(),
+                    id: format!("{}/r", scope.id),
+                    resource_type: "t".into(),
+                    category: Category::DataStore,
+                    name: "r".into(),
+                    location: None,
+                    replica_locations: Vec::new(),
+                    resource_group: None,
+                    tags: Default::default(),
+                    created_at: None,
+                }))];
+                if failing {
+                    items.push(Err(ConnectorError::Other {
+                        provider: self.provider,
+                        source_name: "fake".into(),
+                        message: "token expired".into(),
+                    }));
+                } else {
+                    items.push(Ok(Observation::Coverage(Coverage::scanned(
+                        self.provider,
+                        scope.id.clone(),
+                        "*",
+                        "svc",
+                    ))));
+                }
+                futures::stream::iter(items)
+            })
+            .flatten()
+            .boxed()
+        }
+    }
+
+    fn source(provider: Provider, limit: usize, fake: Fake) -> Source {
+        Source {
+            provider,
+            name: format!("{provider}-fake"),
+            endpoint: "http://127.0.0.1:9".into(),
+            limit,
+            connector: Box::new(fake),
+        }
+    }
+
+    #[tokio::test]
+    async fn inventories_respect_the_global_and_per_provider_limits_and_failures_become_coverage() {
+        let global = Arc::new(Gauge::default());
+        let azure = Arc::new(Gauge::default());
+        let gcp = Arc::new(Gauge::default());
+        let fake = |provider, scopes, gauge: &Arc<Gauge>| Fake {
+            provider,
+            scopes,
+            fail_discovery: false,
+            fail_scope: None,
+            provider_gauge: gauge.clone(),
+            global: global.clone(),
+        };
+        let mut failing = fake(Provider::Azure, 0, &azure);
+        failing.fail_discovery = true;
+        let mut broken_scope = fake(Provider::Gcp, 3, &gcp);
+        broken_scope.fail_scope = Some(1);
+        let sources = vec![
+            source(Provider::Azure, 2, fake(Provider::Azure, 8, &azure)),
+            source(Provider::Gcp, 8, fake(Provider::Gcp, 8, &gcp)),
+            source(Provider::Azure, 1, failing),
+            source(Provider::Gcp, 8, broken_scope),
+        ];
+        let mut tally = Tally::default();
+        list_all(&sources, 3, &Sink::discard(), &NoProgress, &mut tally)
+            .await
+            .unwrap();
+        let (g, a) = (
+            global.max.load(Ordering::SeqCst),
+            azure.max.load(Ordering::SeqCst),
+        );
+        assert!((2..=3).contains(&g), "global in flight {g}");
+        assert!(a <= 2, "azure in flight {a}");
+        assert_eq!(tally.resources[&Provider::Azure], 8);
+        assert_eq!(tally.resources[&Provider::Gcp], 11);
+        assert_eq!(tally.scanned, 8 + 8 + 2);
+        assert_eq!(tally.identities.len(), 3);
+        let gaps: Vec<&Coverage> = tally
+            .coverage
+            .iter()
+            .filter(|c| c.status.is_gap())
+            .collect();
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        let discovery = gaps.iter().find(|c| c.scope_id == "*").unwrap();
+        let msg = discovery.message.as_deref().unwrap();
+        assert!(
+            msg.contains("source 'fake'") && msg.contains("http://127.0.0.1:9"),
+            "{msg}"
+        );
+        let scope = gaps.iter().find(|c| c.scope_id == "s1").unwrap();
+        assert_eq!(scope.provider, Provider::Gcp);
+        assert!(scope.message.as_deref().unwrap().contains("token expired"));
+    }
 }

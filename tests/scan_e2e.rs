@@ -1021,3 +1021,96 @@ fn scan_without_a_config_file_says_how_to_make_one() {
     assert!(stderr.contains("cloudcensus config example"), "{stderr}");
     assert!(!dir.path().join("cloudcensus.db").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_lists_what_would_be_scanned_and_what_is_denied_and_writes_nothing() {
+    let arm = arm_mock().await;
+    let gcp_api = MockServer::start().await;
+    mount_json(
+        &gcp_api,
+        format!("/v3/projects/{PROJECT}"),
+        json!({"name": "projects/777777777777", "projectId": PROJECT, "state": "ACTIVE"}),
+    )
+    .await;
+    // Cloud Asset refuses (the REST reference's error body); Cloud Storage answers.
+    Mock::given(method("GET"))
+        .and(path(format!("/v1/projects/{PROJECT}:searchAllResources")))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "code": 403, "status": "PERMISSION_DENIED",
+            "message": "The caller does not have permission"}})))
+        .mount(&gcp_api)
+        .await;
+    mount_json(
+        &gcp_api,
+        "/storage/v1/b".into(),
+        json!({"kind": "storage#buckets"}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("cloudcensus.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"organisation = "Ministerie van Voorbeeldzaken"
+store = "scans.db"
+
+[[azure]]
+name = "e2e-azure"
+credential = "token-env"
+access_token_env = "{TOKEN_VAR}"
+arm_endpoint = "{}"
+subscriptions = ["{SUB}"]
+
+[[gcp]]
+name = "e2e-gcp"
+scope = "projects/{PROJECT}"
+credentials = "anonymous"
+asset_endpoint = "{gcp}"
+resourcemanager_endpoint = "{gcp}"
+storage_endpoint = "{gcp}"
+"#,
+            arm.uri(),
+            gcp = gcp_api.uri()
+        ),
+    )
+    .unwrap();
+    let out = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "scan".into(),
+            "--dry-run".into(),
+        ],
+        vec![(TOKEN_VAR.into(), test_token())],
+    )
+    .await;
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("dry run: nothing was written"), "{stdout}");
+    assert!(
+        stdout.contains("identity: azure source 'e2e-azure'"),
+        "{stdout}"
+    );
+    let line = |needle: &str| {
+        stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle} in:\n{stdout}"))
+            .to_string()
+    };
+    assert!(line(" cloudasset ").contains("denied"), "{stdout}");
+    assert!(line(" storage ").contains("would be scanned"), "{stdout}");
+    assert!(
+        line("Microsoft.Resources/resources").contains("would be scanned"),
+        "{stdout}"
+    );
+    assert!(
+        !dir.path().join("scans.db").exists(),
+        "a dry run created the store"
+    );
+}
