@@ -325,6 +325,14 @@ impl Config {
                 problems.push(format!("{at}{key} ('{source}'): {one}"));
             }
         };
+        #[cfg(feature = "aws")]
+        for (i, s) in self.aws.iter().enumerate() {
+            push(
+                format!("aws[{i}]"),
+                &s.name,
+                s.validate().err().into_iter().collect(),
+            );
+        }
         #[cfg(feature = "azure")]
         for (i, s) in self.azure.iter().enumerate() {
             push(format!("azure[{i}]"), &s.name, s.problems());
@@ -348,7 +356,15 @@ impl Config {
         out.extend(self.aws.iter().map(|s| SourceSummary {
             provider: "aws",
             name: s.name.clone(),
-            detail: String::new(),
+            detail: format!(
+                "{}; endpoint {}",
+                if s.organization {
+                    "every account of the organization"
+                } else {
+                    "the credentials' account"
+                },
+                s.endpoint_url.as_deref().unwrap_or("AWS")
+            ),
         }));
         #[cfg(feature = "azure")]
         out.extend(self.azure.iter().map(|s| {

@@ -112,7 +112,7 @@ pub async fn build_sources(
     #[cfg(feature = "aws")]
     for s in &cfg.aws {
         let endpoint = s
-            .endpoint
+            .endpoint_url
             .clone()
             .unwrap_or_else(|| "the AWS regional endpoints".into());
         match cloudcensus_aws::connect(s).await {
