@@ -29,7 +29,8 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE", env = "CLOUDCENSUS_CATALOG")]
     pub catalog: Option<PathBuf>,
 
-    /// The configuration file.
+    /// The configuration file (default `./cloudcensus.toml`; see `cloudcensus config
+    /// example`).
     #[arg(long, global = true, value_name = "FILE", env = "CLOUDCENSUS_CONFIG")]
     pub config: Option<PathBuf>,
 
@@ -57,6 +58,11 @@ pub enum LogFormat {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Scan every configured source (read-only) into the store. Exit 0: complete;
+    /// 3: committed with coverage gaps; 1: failed, nothing committed.
+    Scan(commands::scan::ScanArgs),
+    /// Check the configuration file, or print a commented example.
+    Config(commands::config::ConfigArgs),
     /// Run the whole job offline on the bundled example estate: store, findings, report.
     Demo(commands::demo::DemoArgs),
     /// List every known cloud location with its countries and jurisdiction class.
@@ -179,6 +185,15 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("'{s}' is not a date: use YYYY-MM-DD (or dd-mm-jjjj)"))
 }
 
+impl Cli {
+    /// `--config`, or `./cloudcensus.toml`.
+    pub fn config_path(&self) -> PathBuf {
+        self.config
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(crate::config::DEFAULT_PATH))
+    }
+}
+
 /// Today's date (UTC), the default reference date.
 pub fn today() -> NaiveDate {
     chrono::Utc::now().date_naive()
@@ -235,6 +250,8 @@ pub fn main() -> ExitCode {
 /// Dispatches one parsed command, writing its output to `out`.
 pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
     match &cli.command {
+        Command::Scan(args) => commands::scan::run(cli, args, out),
+        Command::Config(args) => commands::config::run(cli, args, out),
         Command::Demo(args) => commands::demo::run(cli, args, out),
         Command::Regions(args) => commands::regions::run(cli, args, out),
         Command::Locate(args) => commands::locate::run(cli, args, out),

@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use sha2::Digest as _;
 
 use crate::matching::MatchSettings;
 use crate::rules::{Lang, RulePack, RuleSettings};
@@ -66,6 +67,9 @@ pub struct Config {
     /// Where the file was read from.
     #[serde(skip)]
     pub path: PathBuf,
+    /// SHA-256 (hex) of the file's text as read, recorded with every scan for audit.
+    #[serde(skip)]
+    pub digest: String,
 }
 
 fn default_store() -> PathBuf {
@@ -189,16 +193,22 @@ impl Config {
             let at = locate(text, p)
                 .map(|l| format!("line {l}: "))
                 .unwrap_or_default();
-            problems.push(format!("{at}unknown key '{p}'"));
+            match disabled_provider(p) {
+                Some(provider) => problems.push(format!(
+                    "{at}[[{provider}]] sources need the `{provider}` feature, and this cloudcensus was built without it: rebuild with `--features {provider}` or remove the table"
+                )),
+                None => problems.push(format!("{at}unknown key '{p}'")),
+            }
         }
         let mut cfg = match parsed {
             Ok(c) => c,
             Err(e) => {
-                problems.push(e.to_string());
+                problems.push(source_field_error(text, &e.to_string()));
                 return Err(fail(problems));
             }
         };
         cfg.path = path.to_path_buf();
+        cfg.digest = crate::store::hash::to_hex(&sha2::Sha256::digest(text.as_bytes()));
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         cfg.store = resolve(&base, &cfg.store);
         cfg.register = cfg.register.as_deref().map(|p| resolve(&base, p));
@@ -292,6 +302,7 @@ impl Config {
                 problems.push(format!("{}{key}: unknown code '{}'", at(&key), s.code));
             }
         }
+        self.validate_sources(text, problems);
         let mut names = BTreeSet::new();
         for (provider, name) in self.source_names() {
             if !names.insert((provider, name.clone())) {
@@ -300,6 +311,107 @@ impl Config {
                 ));
             }
         }
+    }
+
+    /// Every problem of the `[[aws]]`, `[[azure]]` and `[[gcp]]` tables, each with the
+    /// table's line.
+    fn validate_sources(&self, text: &str, problems: &mut Vec<String>) {
+        #[allow(unused_mut, unused_variables)]
+        let mut push = |key: String, source: &str, p: Vec<String>| {
+            let at = locate(text, &key)
+                .map(|l| format!("line {l}: "))
+                .unwrap_or_default();
+            for one in p {
+                problems.push(format!("{at}{key} ('{source}'): {one}"));
+            }
+        };
+        #[cfg(feature = "aws")]
+        for (i, s) in self.aws.iter().enumerate() {
+            push(
+                format!("aws[{i}]"),
+                &s.name,
+                s.validate().err().into_iter().collect(),
+            );
+        }
+        #[cfg(feature = "azure")]
+        for (i, s) in self.azure.iter().enumerate() {
+            push(format!("azure[{i}]"), &s.name, s.problems());
+        }
+        #[cfg(feature = "gcp")]
+        for (i, s) in self.gcp.iter().enumerate() {
+            push(
+                format!("gcp[{i}]"),
+                &s.name,
+                s.validate().err().unwrap_or_default(),
+            );
+        }
+    }
+
+    /// One line per configured source for `config check` and the scan's log: provider,
+    /// name and what it points at (never a secret).
+    pub fn source_summaries(&self) -> Vec<SourceSummary> {
+        #[allow(unused_mut)]
+        let mut out: Vec<SourceSummary> = Vec::new();
+        #[cfg(feature = "aws")]
+        out.extend(self.aws.iter().map(|s| SourceSummary {
+            provider: "aws",
+            name: s.name.clone(),
+            detail: format!(
+                "{}; endpoint {}",
+                if s.organization {
+                    "every account of the organization"
+                } else {
+                    "the credentials' account"
+                },
+                s.endpoint_url.as_deref().unwrap_or("AWS")
+            ),
+        }));
+        #[cfg(feature = "azure")]
+        out.extend(self.azure.iter().map(|s| {
+            let subs = if s.subscriptions.is_empty() {
+                "every readable subscription".to_string()
+            } else {
+                format!("{} subscription(s)", s.subscriptions.len())
+            };
+            let mg = s
+                .management_group
+                .as_deref()
+                .map(|m| format!(" below management group {m}"))
+                .unwrap_or_default();
+            SourceSummary {
+                provider: "azure",
+                name: s.name.clone(),
+                detail: format!(
+                    "{subs}{mg}; credential {}; endpoint {}{}",
+                    s.credential.as_str(),
+                    s.arm_base(),
+                    if s.storage_data_plane {
+                        "; blob containers"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        }));
+        #[cfg(feature = "gcp")]
+        out.extend(self.gcp.iter().map(|s| SourceSummary {
+            provider: "gcp",
+            name: s.name.clone(),
+            detail: format!(
+                "{}; endpoints {}",
+                s.scope,
+                [
+                    s.resourcemanager_endpoint.as_deref(),
+                    s.asset_endpoint.as_deref(),
+                    s.storage_endpoint.as_deref()
+                ]
+                .iter()
+                .map(|e| e.unwrap_or("Google's"))
+                .collect::<Vec<_>>()
+                .join(", ")
+            ),
+        }));
+        out
     }
 
     /// `(provider, name)` of every configured source.
@@ -314,6 +426,54 @@ impl Config {
         out.extend(self.gcp.iter().map(|s| ("gcp", s.name.clone())));
         out
     }
+}
+
+/// One configured source, described for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSummary {
+    /// `aws`, `azure` or `gcp`.
+    pub provider: &'static str,
+    /// The source's `name`.
+    pub name: String,
+    /// What it scans and where it connects.
+    pub detail: String,
+}
+
+/// The provider whose table `key` is when that provider's feature is not built in.
+fn disabled_provider(key: &str) -> Option<&'static str> {
+    let top = key.split(['.', '[']).next().unwrap_or(key);
+    match top {
+        "aws" if cfg!(not(feature = "aws")) => Some("aws"),
+        "azure" if cfg!(not(feature = "azure")) => Some("azure"),
+        "gcp" if cfg!(not(feature = "gcp")) => Some("gcp"),
+        _ => None,
+    }
+}
+
+/// Adds the line to serde's "unknown field `x`" error, which the connector tables raise
+/// (they deny unknown fields) without a position: the first source table holding that
+/// key is the one.
+fn source_field_error(text: &str, message: &str) -> String {
+    let Some(field) = message
+        .split_once("unknown field `")
+        .and_then(|(_, rest)| rest.split_once('`'))
+        .map(|(f, _)| f)
+    else {
+        return message.to_string();
+    };
+    for provider in ["aws", "azure", "gcp"] {
+        for i in 0.. {
+            let table = format!("{provider}[{i}]");
+            if locate(text, &table).is_none() {
+                break;
+            }
+            let key = format!("{table}.{field}");
+            if let Some(line) = locate(text, &key) {
+                return format!("line {line}: unknown key '{key}' ({message})");
+            }
+        }
+    }
+    message.to_string()
 }
 
 /// `p` relative to `base` unless absolute.
@@ -406,6 +566,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(all(feature = "azure", feature = "gcp"))]
     fn the_shipped_example_parses() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("cloudcensus.toml");
@@ -419,5 +580,35 @@ mod tests {
         );
         let c = Config::parse(&path, &text, |_| None).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.organisation, "Ministerie van Voorbeeldzaken");
+        assert_eq!(
+            c.source_names(),
+            [
+                ("azure", "minvz-azure".to_string()),
+                ("gcp", "minvz-gcp".to_string())
+            ]
+        );
+        assert_eq!(c.digest.len(), 64);
+    }
+
+    #[test]
+    #[cfg(all(feature = "azure", feature = "gcp"))]
+    fn unknown_and_invalid_source_keys_are_reported_with_their_line() {
+        let err = parse(
+            "organisation = \"A\"\n\n[[gcp]]\nname = \"g\"\nscope = \"projects/x\"\n\n[[azure]]\nname = \"a\"\nsubscription = \"s\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("line 9: unknown key 'azure[0].subscription'"),
+            "{err}"
+        );
+        let err = parse(
+            "organisation = \"A\"\n\n[[gcp]]\nname = \"g\"\nscope = \"projects/x\"\n\n[[azure]]\nname = \"a\"\nsubscriptions = [\"nope\"]\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("line 3: gcp[0] ('g'): scope"), "{err}");
+        assert!(err.contains("line 7: azure[0] ('a')"), "{err}");
+        assert!(err.contains("\"nope\""), "{err}");
     }
 }

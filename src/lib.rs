@@ -14,6 +14,7 @@ pub mod output;
 pub mod register;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod store;
 pub mod synth;
 

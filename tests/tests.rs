@@ -8,4 +8,5 @@ mod catalog_cli;
 mod demo_cli;
 mod register_cli;
 mod rules_cli;
+mod scan_e2e;
 mod store_cli;

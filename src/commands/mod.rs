@@ -1,5 +1,6 @@
 //! One module per command. Each exposes `run(cli, args, out) -> Result<ExitCode>`.
 
+pub mod config;
 pub mod demo;
 pub mod diff;
 pub mod export;
@@ -11,6 +12,7 @@ pub mod regions;
 pub mod register;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod scans;
 pub mod setup;
 pub mod store_args;

@@ -256,6 +256,10 @@ pub trait ScanWriter {
     fn add_coverage(&mut self, coverage: &Coverage) -> Result<()>;
     /// Resources added so far.
     fn resource_count(&self) -> u64;
+    /// Sets what is only known when a streamed scan ends: its finish time and the
+    /// identities the connectors ran as. Call before [`commit`](ScanWriter::commit); the
+    /// content hash covers the final values.
+    fn finish_meta(&mut self, finished_at: DateTime<Utc>, identities: Vec<String>) -> Result<()>;
     /// Seals the scan (hash + chain link) and commits it atomically.
     fn commit(self: Box<Self>) -> Result<Committed>;
 }

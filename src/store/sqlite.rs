@@ -561,6 +561,18 @@ impl ScanWriter for SqliteWriter<'_> {
         self.ords[2] as u64
     }
 
+    fn finish_meta(&mut self, finished_at: DateTime<Utc>, identities: Vec<String>) -> Result<()> {
+        if finished_at < self.meta.started_at {
+            return Err(StoreError::InvalidMeta(format!(
+                "finished_at {finished_at} is before started_at {}",
+                self.meta.started_at
+            )));
+        }
+        self.meta.finished_at = finished_at;
+        self.meta.identities = identities;
+        Ok(())
+    }
+
     fn commit(mut self: Box<Self>) -> Result<Committed> {
         let content_hash = std::mem::take(&mut self.hasher).finish(&self.meta);
         let (_, prev) = self.store.head()?;

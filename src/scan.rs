@@ -1,0 +1,773 @@
+//! Scan orchestration: every configured source, one bounded pipeline, one atomic commit.
+//!
+//! Why it is shaped this way:
+//!
+//! * **Failures are coverage.** A source that cannot be built (bad credentials), whose
+//!   identity or discovery fails (endpoint unreachable) becomes a coverage entry naming
+//!   the source and its endpoint, and the scan goes on with the others. Only when nothing
+//!   at all could be listed is nothing committed.
+//! * **Visible limits.** Scope inventories run through one `buffer_unordered` bounded by
+//!   the config's `max_concurrency`; per provider, a semaphore holds the scopes in flight
+//!   to the largest `max_concurrency` of that provider's sources (each source also caps
+//!   its own requests inside the connector).
+//! * **Streaming, one writer.** Observations flow through a bounded channel into a single
+//!   writer thread that owns the store and its open [`ScanWriter`](crate::store::ScanWriter)
+//!   (SQLite connections are not shared across threads). A slow disk slows the listing
+//!   down instead of filling memory.
+//! * **All or nothing.** The writer commits only on an explicit finish. Ctrl-C / SIGTERM,
+//!   a failure, or "nothing scanned" drop the channel instead, and the writer's drop rolls
+//!   the transaction back: the store is exactly as before.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use cloudcensus_core::{
+    Catalog, Connector, ConnectorError, Coverage, CoverageStatus, Observation, Provider,
+    ResourceGroup, ScanMeta, Scope,
+};
+use futures::StreamExt;
+use tokio::sync::{Semaphore, mpsc};
+
+use crate::config::Config;
+use crate::store::{self, Committed, StoreError};
+
+/// How many records may wait for the writer before the listing pauses.
+const CHANNEL_CAPACITY: usize = 4096;
+
+/// Service name of coverage entries for a source that failed before listing anything.
+pub const SOURCE_SERVICE: &str = "source";
+
+/// Errors that stop a scan as a whole (not coverage: the tool itself failed).
+#[derive(Debug, thiserror::Error)]
+pub enum ScanError {
+    /// No `[[aws]]`, `[[azure]]` or `[[gcp]]` table in the configuration.
+    #[error(
+        "{0} configures no sources: add at least one [[aws]], [[azure]] or [[gcp]] table (see `cloudcensus config example`)"
+    )]
+    NoSources(String),
+    /// The store refused the scan (locked, unreadable, invalid metadata).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The async runtime could not start.
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// The writer thread ended unexpectedly.
+    #[error("the store writer stopped unexpectedly")]
+    WriterLost,
+}
+
+/// One configured source, connected.
+pub struct Source {
+    /// The provider.
+    pub provider: Provider,
+    /// The configured name.
+    pub name: String,
+    /// Where it connects (for messages).
+    pub endpoint: String,
+    /// The source's own `max_concurrency`.
+    pub limit: usize,
+    /// The connector.
+    pub connector: Box<dyn Connector>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source")
+            .field("provider", &self.provider)
+            .field("name", &self.name)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A coverage entry for a source that failed as a whole, naming it and its endpoint.
+pub fn source_failure(provider: Provider, endpoint: &str, err: &ConnectorError) -> Coverage {
+    let status = match err {
+        ConnectorError::Credentials { .. } => CoverageStatus::Denied,
+        _ => CoverageStatus::Error,
+    };
+    Coverage::failed(
+        provider,
+        "*",
+        "*",
+        SOURCE_SERVICE,
+        status,
+        format!("{err} (endpoint {endpoint})"),
+    )
+}
+
+/// Connects every configured source. A source that cannot be built becomes a coverage
+/// entry instead (the scan goes on with the others).
+pub async fn build_sources(
+    cfg: &Config,
+    #[allow(unused_variables)] catalog: &Catalog,
+) -> (Vec<Source>, Vec<Coverage>) {
+    #[allow(unused_mut)]
+    let mut sources: Vec<Source> = Vec::new();
+    #[allow(unused_mut)]
+    let mut failed: Vec<Coverage> = Vec::new();
+    #[cfg(feature = "aws")]
+    for s in &cfg.aws {
+        let endpoint = s
+            .endpoint_url
+            .clone()
+            .unwrap_or_else(|| "the AWS regional endpoints".into());
+        match cloudcensus_aws::connect(s).await {
+            Ok(c) => sources.push(Source {
+                provider: Provider::Aws,
+                name: s.name.clone(),
+                endpoint,
+                limit: s.max_concurrency,
+                connector: Box::new(c),
+            }),
+            Err(e) => failed.push(source_failure(Provider::Aws, &endpoint, &e)),
+        }
+    }
+    #[cfg(feature = "azure")]
+    for s in &cfg.azure {
+        let endpoint = s.arm_base().to_string();
+        match cloudcensus_azure::connect(s).await {
+            Ok(c) => sources.push(Source {
+                provider: Provider::Azure,
+                name: s.name.clone(),
+                endpoint,
+                limit: s.max_concurrency,
+                connector: Box::new(c.with_catalog(catalog.clone())),
+            }),
+            Err(e) => failed.push(source_failure(Provider::Azure, &endpoint, &e)),
+        }
+    }
+    #[cfg(feature = "gcp")]
+    for s in &cfg.gcp {
+        let endpoint = s
+            .resourcemanager_endpoint
+            .clone()
+            .unwrap_or_else(|| "https://cloudresourcemanager.googleapis.com".into());
+        match cloudcensus_gcp::connect(s).await {
+            Ok(c) => {
+                let endpoint = format!(
+                    "{endpoint}, {}, {}",
+                    s.asset_endpoint
+                        .as_deref()
+                        .unwrap_or("https://cloudasset.googleapis.com"),
+                    c.storage_endpoint()
+                );
+                sources.push(Source {
+                    provider: Provider::Gcp,
+                    name: s.name.clone(),
+                    endpoint,
+                    limit: s.max_concurrency,
+                    connector: Box::new(c),
+                })
+            }
+            Err(e) => failed.push(source_failure(Provider::Gcp, &endpoint, &e)),
+        }
+    }
+    (sources, failed)
+}
+
+/// What the orchestrator tells the user interface while it runs. Every method has a
+/// no-op default; implementations must be cheap (they are called per observation).
+pub trait Progress: Send + Sync {
+    /// A source starts discovering its scopes.
+    fn source_started(&self, _provider: Provider, _name: &str) {}
+    /// A source found `n` scopes.
+    fn scopes_found(&self, _provider: Provider, _n: usize) {}
+    /// One scope's inventory is complete.
+    fn scope_done(&self, _provider: Provider) {}
+    /// One resource was observed.
+    fn resource(&self, _provider: Provider) {}
+    /// A coverage gap (denied, throttled, error) was recorded.
+    fn gap(&self, _provider: Provider, _coverage: &Coverage) {}
+}
+
+/// A [`Progress`] that shows nothing.
+#[derive(Debug, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}
+
+/// What the listing saw, as counted while streaming.
+#[derive(Debug, Default, Clone)]
+pub struct Tally {
+    /// Scopes discovered, per provider.
+    pub scopes: BTreeMap<Provider, usize>,
+    /// Resources observed, per provider.
+    pub resources: BTreeMap<Provider, u64>,
+    /// Coverage entries with status `scanned`.
+    pub scanned: usize,
+    /// Coverage entries that are gaps.
+    pub gaps: usize,
+    /// Every coverage entry (small: scopes × services), for the summary and dry runs.
+    pub coverage: Vec<Coverage>,
+    /// Identities the sources ran as: `provider source 'name': identity`.
+    pub identities: Vec<String>,
+}
+
+impl Tally {
+    fn coverage(&mut self, c: &Coverage, progress: &dyn Progress) {
+        if c.status == CoverageStatus::Scanned {
+            self.scanned += 1;
+        } else if c.status.is_gap() {
+            self.gaps += 1;
+            progress.gap(c.provider, c);
+        }
+        self.coverage.push(c.clone());
+    }
+
+    /// Whether anything at all was listed.
+    pub fn anything_scanned(&self) -> bool {
+        self.scanned > 0 || self.resources.values().any(|&n| n > 0)
+    }
+}
+
+/// One record for the writer.
+#[derive(Debug)]
+pub enum Record {
+    /// A discovered scope.
+    Scope(Scope),
+    /// A resource group.
+    Group(ResourceGroup),
+    /// A resource.
+    Resource(cloudcensus_core::Resource),
+    /// A coverage entry.
+    Coverage(Coverage),
+}
+
+/// Where records go: the store writer, or nowhere (dry run).
+#[derive(Clone)]
+pub struct Sink(Option<mpsc::Sender<Msg>>);
+
+impl Sink {
+    /// A sink that drops everything (dry run).
+    pub fn discard() -> Self {
+        Sink(None)
+    }
+
+    async fn send(&self, r: Record) -> Result<(), ()> {
+        match &self.0 {
+            Some(tx) => tx.send(Msg::Record(r)).await.map_err(|_| ()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// What discovery found for one source: identity, scopes, discovery coverage.
+type Discovered = (String, Vec<Scope>, Vec<Coverage>);
+
+/// Discovers every source's scopes, then lists every scope's inventory with bounded
+/// concurrency, sending everything to `sink`. Returns what was counted, or `Err(())`
+/// when the sink went away (the writer failed; its error says why).
+pub async fn list_all(
+    sources: &[Source],
+    max_concurrency: usize,
+    sink: &Sink,
+    progress: &dyn Progress,
+    tally: &mut Tally,
+) -> Result<(), ()> {
+    let max_concurrency = max_concurrency.max(1);
+    // Phase 1: identity and discovery, all sources at once (bounded).
+    let discovered: Vec<(usize, Result<Discovered, Coverage>)> =
+        futures::stream::iter(sources.iter().enumerate())
+            .map(|(i, s)| async move {
+                progress.source_started(s.provider, &s.name);
+                let fail = |e: ConnectorError| source_failure(s.provider, &s.endpoint, &e);
+                let identity = match s.connector.identity().await {
+                    Ok(id) => id,
+                    Err(e) => return (i, Err(fail(e))),
+                };
+                let scopes = match s.connector.scopes().await {
+                    Ok(v) => v,
+                    Err(e) => return (i, Err(fail(e))),
+                };
+                let extra = s.connector.discovery_coverage();
+                (i, Ok((identity, scopes, extra)))
+            })
+            .buffer_unordered(max_concurrency)
+            .collect()
+            .await;
+    let mut discovered = discovered;
+    discovered.sort_by_key(|(i, _)| *i);
+
+    let mut per_source: Vec<std::collections::VecDeque<(usize, Scope)>> = Vec::new();
+    for (i, outcome) in discovered {
+        let s = &sources[i];
+        match outcome {
+            Ok((identity, scopes, extra)) => {
+                tracing::info!(provider = %s.provider, source = %s.name, scopes = scopes.len(), identity = %identity, "discovered");
+                tally
+                    .identities
+                    .push(format!("{} source '{}': {identity}", s.provider, s.name));
+                progress.scopes_found(s.provider, scopes.len());
+                *tally.scopes.entry(s.provider).or_default() += scopes.len();
+                for scope in &scopes {
+                    sink.send(Record::Scope(scope.clone())).await?;
+                }
+                for c in extra {
+                    tally.coverage(&c, progress);
+                    sink.send(Record::Coverage(c)).await?;
+                }
+                per_source.push(scopes.into_iter().map(|sc| (i, sc)).collect());
+            }
+            Err(c) => {
+                tracing::warn!(provider = %s.provider, source = %s.name, "{}", c.message.as_deref().unwrap_or(""));
+                progress.scopes_found(s.provider, 0);
+                tally.coverage(&c, progress);
+                sink.send(Record::Coverage(c)).await?;
+            }
+        }
+    }
+
+    // Round-robin over the sources, so a provider at its own limit does not hold every
+    // global slot while another provider's scopes wait.
+    let mut work: Vec<(usize, Scope)> = Vec::new();
+    while per_source.iter().any(|q| !q.is_empty()) {
+        for q in per_source.iter_mut() {
+            work.extend(q.pop_front());
+        }
+    }
+
+    // Phase 2: inventories, bounded globally and per provider.
+    let mut per_provider: HashMap<Provider, Arc<Semaphore>> = HashMap::new();
+    for s in sources {
+        let limit = sources
+            .iter()
+            .filter(|o| o.provider == s.provider)
+            .map(|o| o.limit)
+            .max()
+            .unwrap_or(1)
+            .clamp(1, max_concurrency);
+        per_provider
+            .entry(s.provider)
+            .or_insert_with(|| Arc::new(Semaphore::new(limit)));
+    }
+    let tally_cell = std::sync::Mutex::new(std::mem::take(tally));
+    let per_provider = &per_provider;
+    let tally_ref = &tally_cell;
+    let results: Vec<Result<(), ()>> = futures::stream::iter(work.iter())
+        .map(|(i, scope)| async move {
+            let s = &sources[*i];
+            let _permit = per_provider[&s.provider].acquire().await.map_err(|_| ())?;
+            let mut stream = s.connector.inventory(scope);
+            while let Some(item) = stream.next().await {
+                let record = match item {
+                    Ok(Observation::Resource(r)) => {
+                        progress.resource(s.provider);
+                        *lock(tally_ref).resources.entry(s.provider).or_default() += 1;
+                        Record::Resource(r)
+                    }
+                    Ok(Observation::ResourceGroup(g)) => Record::Group(g),
+                    Ok(Observation::Coverage(c)) => {
+                        lock(tally_ref).coverage(&c, progress);
+                        Record::Coverage(c)
+                    }
+                    Err(e) => {
+                        // The connector failed as a whole while listing this scope: what
+                        // was not listed is a gap for the scope.
+                        let c = Coverage::failed(
+                            s.provider,
+                            scope.id.clone(),
+                            "*",
+                            SOURCE_SERVICE,
+                            CoverageStatus::Error,
+                            format!("{e} (endpoint {})", s.endpoint),
+                        );
+                        lock(tally_ref).coverage(&c, progress);
+                        sink.send(Record::Coverage(c)).await?;
+                        break;
+                    }
+                };
+                sink.send(record).await?;
+            }
+            progress.scope_done(s.provider);
+            Ok(())
+        })
+        .buffer_unordered(max_concurrency)
+        .collect()
+        .await;
+    *tally = tally_cell.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.into_iter().collect()
+}
+
+fn lock(m: &std::sync::Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Inputs of [`run`].
+#[derive(Debug, Clone)]
+pub struct ScanRequest {
+    /// The store file.
+    pub store: PathBuf,
+    /// Organisation.
+    pub organisation: String,
+    /// Period `YYYY-MM`.
+    pub period: String,
+    /// SHA-256 of the configuration text.
+    pub config_digest: String,
+    /// Global limit on scopes in flight.
+    pub max_concurrency: usize,
+}
+
+/// How a scan ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Committed.
+    Committed {
+        /// What the store committed.
+        committed: Committed,
+        /// What was counted while listing.
+        tally: Tally,
+    },
+    /// Nothing could be listed at all; nothing was committed.
+    NothingScanned {
+        /// What was counted (the gaps say why).
+        tally: Tally,
+    },
+    /// Interrupted (Ctrl-C / SIGTERM); nothing was committed.
+    Interrupted,
+}
+
+/// A message to the writer thread.
+#[derive(Debug)]
+pub enum Msg {
+    /// Write one record.
+    Record(Record),
+    /// Commit with the final metadata.
+    Finish {
+        /// End of the scan.
+        finished_at: DateTime<Utc>,
+        /// Identities the sources ran as.
+        identities: Vec<String>,
+    },
+}
+
+/// The writer thread: owns the store and the open scan; commits only on `Finish`.
+fn writer_loop(
+    path: &Path,
+    meta: ScanMeta,
+    mut rx: mpsc::Receiver<Msg>,
+    ready: std::sync::mpsc::Sender<Option<String>>,
+) -> Result<Option<Committed>, StoreError> {
+    let mut store = match store::open_or_create(path) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(None);
+            return Err(e);
+        }
+    };
+    let mut writer = match store.begin_scan(meta) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = ready.send(None);
+            return Err(e);
+        }
+    };
+    let _ = ready.send(Some(writer.id().to_string()));
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            Msg::Record(Record::Scope(s)) => writer.add_scope(&s)?,
+            Msg::Record(Record::Group(g)) => writer.add_group(&g)?,
+            Msg::Record(Record::Resource(r)) => writer.add_resource(&r)?,
+            Msg::Record(Record::Coverage(c)) => writer.add_coverage(&c)?,
+            Msg::Finish {
+                finished_at,
+                identities,
+            } => {
+                writer.finish_meta(finished_at, identities)?;
+                return writer.commit().map(Some);
+            }
+        }
+    }
+    // The channel closed without Finish: dropping the writer rolls the scan back.
+    Ok(None)
+}
+
+/// Runs a whole scan: opens the scan in the store (failing fast when it is locked),
+/// lists every source into it, and commits — unless `cancel` completes first, a
+/// failure stops the writer, or nothing at all could be listed.
+pub fn run(
+    req: &ScanRequest,
+    sources: Vec<Source>,
+    failed_sources: Vec<Coverage>,
+    progress: &dyn Progress,
+    runtime: &tokio::runtime::Runtime,
+    cancel: impl Future<Output = ()>,
+) -> Result<Outcome, ScanError> {
+    let started_at = Utc::now();
+    let meta = ScanMeta {
+        id: String::new(),
+        organisation: req.organisation.clone(),
+        period: req.period.clone(),
+        started_at,
+        finished_at: started_at,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        identities: Vec::new(),
+        config_digest: req.config_digest.clone(),
+    };
+    let (tx, rx) = mpsc::channel::<Msg>(CHANNEL_CAPACITY);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::scope(|scope| {
+        let store_path = req.store.clone();
+        let writer = scope.spawn(move || writer_loop(&store_path, meta, rx, ready_tx));
+        let join = |w: std::thread::ScopedJoinHandle<'_, Result<Option<Committed>, StoreError>>| {
+            w.join().map_err(|_| ScanError::WriterLost)
+        };
+        match ready_rx.recv() {
+            Ok(Some(id)) => tracing::info!(scan = %id, "scan opened"),
+            Ok(None) | Err(_) => {
+                drop(tx);
+                return match join(writer)? {
+                    Err(e) => Err(ScanError::Store(e)),
+                    Ok(_) => Err(ScanError::WriterLost),
+                };
+            }
+        }
+        let sink = Sink(Some(tx.clone()));
+        let listed = runtime.block_on(async {
+            let work = async {
+                let mut tally = Tally::default();
+                let mut ok = Ok(());
+                for c in failed_sources {
+                    tally.coverage(&c, progress);
+                    if sink.send(Record::Coverage(c)).await.is_err() {
+                        ok = Err(());
+                    }
+                }
+                if ok.is_ok() {
+                    ok = list_all(&sources, req.max_concurrency, &sink, progress, &mut tally).await;
+                }
+                drop(sink);
+                (ok, tally)
+            };
+            tokio::select! {
+                r = work => Some(r),
+                () = cancel => None,
+            }
+        });
+        let Some((ok, tally)) = listed else {
+            drop(tx);
+            return match join(writer)? {
+                Err(e) => Err(ScanError::Store(e)),
+                Ok(_) => Ok(Outcome::Interrupted),
+            };
+        };
+        if ok.is_err() || !tally.anything_scanned() {
+            drop(tx);
+            return match join(writer)? {
+                Err(e) => Err(ScanError::Store(e)),
+                Ok(_) if ok.is_err() => Err(ScanError::WriterLost),
+                Ok(_) => Ok(Outcome::NothingScanned { tally }),
+            };
+        }
+        let mut identities = tally.identities.clone();
+        identities.sort();
+        let finish = Msg::Finish {
+            finished_at: Utc::now().max(started_at),
+            identities,
+        };
+        let sent = tx.blocking_send(finish);
+        drop(tx);
+        match join(writer)? {
+            Err(e) => Err(ScanError::Store(e)),
+            Ok(Some(committed)) if sent.is_ok() => Ok(Outcome::Committed { committed, tally }),
+            Ok(_) => Err(ScanError::WriterLost),
+        }
+    })
+}
+
+/// Resolves when the process receives Ctrl-C (SIGINT) or, on Unix, SIGTERM (what
+/// Kubernetes and systemd send to stop a job).
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = async {
+            match signal(SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            () = term => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::warn!("interrupted: stopping the scan, nothing will be committed");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_trait::async_trait;
+    use cloudcensus_core::{Category, Resource};
+    use futures::stream::BoxStream;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Counts scopes in flight: per fake, per provider, and overall.
+    #[derive(Default)]
+    struct Gauge {
+        now: AtomicUsize,
+        max: AtomicUsize,
+    }
+
+    impl Gauge {
+        fn enter(&self) {
+            let n = self.now.fetch_add(1, Ordering::SeqCst) + 1;
+            self.max.fetch_max(n, Ordering::SeqCst);
+        }
+        fn leave(&self) {
+            self.now.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    struct Fake {
+        provider: Provider,
+        scopes: usize,
+        fail_discovery: bool,
+        fail_scope: Option<usize>,
+        provider_gauge: Arc<Gauge>,
+        global: Arc<Gauge>,
+    }
+
+    #[async_trait]
+    impl Connector for Fake {
+        fn provider(&self) -> Provider {
+            self.provider
+        }
+        fn name(&self) -> &str {
+            "fake"
+        }
+        async fn identity(&self) -> cloudcensus_core::connector::Result<String> {
+            Ok("fake-principal".into())
+        }
+        async fn scopes(&self) -> cloudcensus_core::connector::Result<Vec<Scope>> {
+            if self.fail_discovery {
+                return Err(ConnectorError::Unreachable {
+                    provider: self.provider,
+                    source_name: "fake".into(),
+                    endpoint: "http://127.0.0.1:9".into(),
+                    message: "connection refused".into(),
+                });
+            }
+            Ok((0..self.scopes)
+                .map(|i| Scope::new(self.provider, format!("s{i}")))
+                .collect())
+        }
+        fn inventory<'a>(
+            &'a self,
+            scope: &'a Scope,
+        ) -> BoxStream<'a, cloudcensus_core::connector::Result<Observation>> {
+            futures::stream::once(async move {
+                self.provider_gauge.enter();
+                self.global.enter();
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                self.global.leave();
+                self.provider_gauge.leave();
+                let failing = self.fail_scope.map(|i| format!("s{i}")) == Some(scope.id.clone());
+                let mut items = vec![Ok(Observation::Resource(Resource {
+                    provider: self.provider,
+                    scope_id: scope.id.clone(),
+                    id: format!("{}/r", scope.id),
+                    resource_type: "t".into(),
+                    category: Category::DataStore,
+                    name: "r".into(),
+                    location: None,
+                    replica_locations: Vec::new(),
+                    resource_group: None,
+                    tags: Default::default(),
+                    created_at: None,
+                }))];
+                if failing {
+                    items.push(Err(ConnectorError::Other {
+                        provider: self.provider,
+                        source_name: "fake".into(),
+                        message: "token expired".into(),
+                    }));
+                } else {
+                    items.push(Ok(Observation::Coverage(Coverage::scanned(
+                        self.provider,
+                        scope.id.clone(),
+                        "*",
+                        "svc",
+                    ))));
+                }
+                futures::stream::iter(items)
+            })
+            .flatten()
+            .boxed()
+        }
+    }
+
+    fn source(provider: Provider, limit: usize, fake: Fake) -> Source {
+        Source {
+            provider,
+            name: format!("{provider}-fake"),
+            endpoint: "http://127.0.0.1:9".into(),
+            limit,
+            connector: Box::new(fake),
+        }
+    }
+
+    #[tokio::test]
+    async fn inventories_respect_the_global_and_per_provider_limits_and_failures_become_coverage() {
+        let global = Arc::new(Gauge::default());
+        let azure = Arc::new(Gauge::default());
+        let gcp = Arc::new(Gauge::default());
+        let fake = |provider, scopes, gauge: &Arc<Gauge>| Fake {
+            provider,
+            scopes,
+            fail_discovery: false,
+            fail_scope: None,
+            provider_gauge: gauge.clone(),
+            global: global.clone(),
+        };
+        let mut failing = fake(Provider::Azure, 0, &azure);
+        failing.fail_discovery = true;
+        let mut broken_scope = fake(Provider::Gcp, 3, &gcp);
+        broken_scope.fail_scope = Some(1);
+        let sources = vec![
+            source(Provider::Azure, 2, fake(Provider::Azure, 8, &azure)),
+            source(Provider::Gcp, 8, fake(Provider::Gcp, 8, &gcp)),
+            source(Provider::Azure, 1, failing),
+            source(Provider::Gcp, 8, broken_scope),
+        ];
+        let mut tally = Tally::default();
+        list_all(&sources, 3, &Sink::discard(), &NoProgress, &mut tally)
+            .await
+            .unwrap();
+        let (g, a) = (
+            global.max.load(Ordering::SeqCst),
+            azure.max.load(Ordering::SeqCst),
+        );
+        assert!((2..=3).contains(&g), "global in flight {g}");
+        assert!(a <= 2, "azure in flight {a}");
+        assert_eq!(tally.resources[&Provider::Azure], 8);
+        assert_eq!(tally.resources[&Provider::Gcp], 11);
+        assert_eq!(tally.scanned, 8 + 8 + 2);
+        assert_eq!(tally.identities.len(), 3);
+        let gaps: Vec<&Coverage> = tally
+            .coverage
+            .iter()
+            .filter(|c| c.status.is_gap())
+            .collect();
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        let discovery = gaps.iter().find(|c| c.scope_id == "*").unwrap();
+        let msg = discovery.message.as_deref().unwrap();
+        assert!(
+            msg.contains("source 'fake'") && msg.contains("http://127.0.0.1:9"),
+            "{msg}"
+        );
+        let scope = gaps.iter().find(|c| c.scope_id == "s1").unwrap();
+        assert_eq!(scope.provider, Provider::Gcp);
+        assert!(scope.message.as_deref().unwrap().contains("token expired"));
+    }
+}
