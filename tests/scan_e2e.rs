@@ -1114,3 +1114,170 @@ storage_endpoint = "{gcp}"
         "a dry run created the store"
     );
 }
+
+/// The AWS part of the end-to-end run: the real binary scans moto (seeded by the AWS
+/// connector's seeding script) through the standard credential chain, and the S3 traps
+/// (legacy `EU` constraint, null = us-east-1, replication to us-east-1) arrive in the
+/// store, the findings and the unregistered list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_of_aws_via_moto_places_s3_traps_and_replicas_and_finds_unregistered_use() {
+    let moto = emulator("CLOUDCENSUS_TEST_MOTO", "moto");
+    // moto's default account for the static "testing" keys; the connector's own moto
+    // tests use fresh account ids, so nothing else writes here.
+    let account = "123456789012";
+    let seed = std::process::Command::new("python3")
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/connectors/aws/tests/seed_moto.py"
+        ))
+        .args([moto.as_str(), "estate", account])
+        .output()
+        .expect("python3 with boto3 (scripts/requirements-test.txt) on PATH");
+    assert!(
+        seed.status.success(),
+        "seeding failed: {}",
+        text(&seed.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let header = REGISTER_HEADER;
+    let row = |id: &str, name: &str, pd: &str, locs: &str| {
+        format!(
+            "{id};{name};DG Test;Minister van Voorbeeldzaken;test;wettelijke verplichting;{pd};nee;;nee;geen;ongerubriceerd;ja;primair proces;AWS;Amazon Web Services EMEA SARL;IaaS;publiek;{locs};9a;;2025-02-10;n.v.t.;;nee;;;;ja;ja;voldoet;https://open.overheid.nl/x;SG MinVZ;2025-03-01;in gebruik;"
+        )
+    };
+    let rows = [
+        row("VA-0001", "Dossiers", "ja", "eu-west-1"),
+        row("VA-0002", "Rapportages", "ja", "eu-west-1"),
+        row("VA-0004", "Webportaal", "ja", "eu-west-1"),
+    ];
+    std::fs::write(
+        dir.path().join("register.csv"),
+        format!("{header}\n{}\n", rows.join("\n")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("cloudcensus.toml"),
+        format!(
+            r#"organisation = "Ministerie van Voorbeeldzaken"
+register = "register.csv"
+store = "scans.db"
+max_concurrency = 8
+
+[[aws]]
+name = "moto"
+endpoint_url = "{moto}"
+regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south-2"]
+"#
+        ),
+    )
+    .unwrap();
+    let config = dir.path().join("cloudcensus.toml");
+    let env = vec![
+        ("AWS_ACCESS_KEY_ID".to_string(), "testing".to_string()),
+        ("AWS_SECRET_ACCESS_KEY".to_string(), "testing".to_string()),
+        ("AWS_REGION".to_string(), "us-east-1".to_string()),
+    ];
+    let out = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "scan".into(),
+            "--quiet".into(),
+            "--period".into(),
+            "2026-11".into(),
+        ],
+        env.clone(),
+    )
+    .await;
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(3)),
+        "scan failed: {}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+
+    let export = run(
+        vec![
+            "export".into(),
+            "--store".into(),
+            s(&dir.path().join("scans.db")).into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![],
+    )
+    .await;
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let scan: Value = serde_json::from_slice(&export.stdout).unwrap();
+    let find = |name: &str| -> Value {
+        scan["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not in the scan"))
+            .clone()
+    };
+    let p = format!("cc{account}");
+    assert_eq!(
+        find(&format!("{p}-legacy-eu"))["location"],
+        "eu-west-1",
+        "S3 'EU' constraint"
+    );
+    assert_eq!(
+        find(&format!("{p}-useast"))["location"],
+        "us-east-1",
+        "S3 null constraint"
+    );
+    let replicated = find(&format!("{p}-replicated"));
+    assert_eq!(replicated["location"], "eu-west-1");
+    assert_eq!(
+        replicated["replica_locations"],
+        serde_json::json!(["us-east-1"])
+    );
+    assert_eq!(replicated["tags"]["verwerking"], "VA-0002");
+
+    let findings = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "findings".into(),
+            "--format".into(),
+            "json".into(),
+            "--lang".into(),
+            "en".into(),
+        ],
+        vec![],
+    )
+    .await;
+    let f: Value = serde_json::from_slice(&findings.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&findings.stderr)));
+    let f = f.as_array().unwrap();
+    let unreg: std::collections::BTreeSet<String> = f
+        .iter()
+        .filter(|x| x["code"] == "CB-UNREG")
+        .map(|x| x["resource_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        unreg.contains(&format!("arn:aws:s3:::{p}-untagged")),
+        "{unreg:?}"
+    );
+    assert!(
+        unreg.contains(&format!("arn:aws:s3:::{p}-sydney")),
+        "{unreg:?}"
+    );
+    assert!(
+        !unreg.contains(&format!("arn:aws:s3:::{p}-tagged")),
+        "tagged VA-0001"
+    );
+    // The replica in us-east-1 is outside the declared eu-west-1: drift for VA-0002.
+    assert!(
+        f.iter().any(|x| x["code"] == "CB-DRIFT"
+            && x["activity_id"] == "VA-0002"
+            && x["region"] == "us-east-1"),
+        "replica drift missing: {f:#?}"
+    );
+    // Tags naming activities the register lacks (VA-0003, VA-0005…) are reported.
+    assert!(f.iter().any(|x| x["code"] == "CB-UNKNOWN-ID"));
+}
