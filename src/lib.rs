@@ -17,4 +17,7 @@ pub mod rules;
 pub mod store;
 pub mod synth;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use cloudcensus_core as core;

@@ -8,4 +8,5 @@ mod catalog_cli;
 mod demo_cli;
 mod register_cli;
 mod rules_cli;
+mod security_cli;
 mod store_cli;

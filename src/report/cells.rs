@@ -96,6 +96,16 @@ pub fn csv_safe(s: &str) -> String {
     }
 }
 
+/// Prefixes an apostrophe to a cell a spreadsheet would evaluate, and changes nothing
+/// else: for machine-oriented CSV (scan exports for a SIEM) that must stay lossless apart
+/// from the formula defence. Report and listing CSVs use [`csv_safe`].
+pub fn csv_neutralise(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,6 +116,8 @@ mod tests {
             assert!(csv_safe(s).starts_with('\''), "{s}");
         }
         assert_eq!(csv_safe("plain"), "plain");
+        assert_eq!(csv_neutralise("=1+1\u{0}"), "'=1+1\u{0}");
+        assert_eq!(csv_neutralise("plain"), "plain");
     }
 
     #[test]
