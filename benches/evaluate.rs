@@ -64,7 +64,10 @@ fn main() {
             eval.findings.len(),
             eval.activities.len(),
         );
-        assert!(!eval.findings.is_empty(), "the synthetic estate has findings");
+        assert!(
+            !eval.findings.is_empty(),
+            "the synthetic estate has findings"
+        );
         drop(eval);
         secs.push(s);
     }

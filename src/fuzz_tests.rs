@@ -150,9 +150,12 @@ proptest! {
                 for bad in ["orgnisation", "extra"] {
                     let prefix = format!("{bad} =");
                     if let Some(n) = text.lines().position(|l| l.starts_with(&prefix)) {
-                        // Reported when parsing got as far as the unknown-key pass.
+                        // Every unknown key is named, unless a bad value stopped the
+                        // typed pass first (serde stops at the first type error, so
+                        // keys after it in the table are not visited).
                         let all = e.problems.join("\n");
-                        if all.contains("unknown key") {
+                        let stopped = e.problems.iter().any(|p| !p.contains("unknown key"));
+                        if !stopped {
                             let want = format!("line {}: unknown key '{}'", n + 1, bad);
                             prop_assert!(all.contains(&want), "{}", all);
                         }
@@ -178,7 +181,9 @@ proptest! {
         if truncate {
             bytes.truncate((cut * good.len() as f64) as usize);
             let r = validate(&bytes[..]);
-            prop_assert!(r.is_err(), "a truncated export was accepted");
+            // Cutting only the trailing newline leaves a complete document.
+            let complete = bytes.trim_ascii_end().len() == good.trim_ascii_end().len();
+            prop_assert!(r.is_err() || complete, "a truncated export was accepted");
         } else {
             let at = ((pos * good.len() as f64) as usize).min(good.len() - 1);
             bytes[at] = byte;

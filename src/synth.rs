@@ -384,9 +384,7 @@ impl Synth {
     /// activity rule has something to check: personal data, special categories,
     /// basisregistraties, transfer bases 9a/9b/9c/none, missing DPIAs, exits, audits.
     pub fn register(&self) -> Register {
-        let activities = (0..self.activities)
-            .map(|j| self.activity(j))
-            .collect();
+        let activities = (0..self.activities).map(|j| self.activity(j)).collect();
         Register {
             source: format!("synthetic-register-{}.csv", self.activities),
             activities,
@@ -411,7 +409,11 @@ impl Synth {
             0 => vec!["AWS".into()],
             1 => vec!["Microsoft Azure".into()],
             2 => vec!["Google Cloud".into()],
-            _ => vec!["AWS".into(), "Microsoft Azure".into(), "Google Cloud".into()],
+            _ => vec![
+                "AWS".into(),
+                "Microsoft Azure".into(),
+                "Google Cloud".into(),
+            ],
         };
         Activity {
             id: Self::activity_id(j),

@@ -76,10 +76,11 @@ impl Estate {
             .output()
             .unwrap()
     }
+    /// Runs and returns stdout; success, or exit 4 (findings at or above --fail-on).
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
         assert!(
-            out.status.success(),
+            out.status.success() || out.status.code() == Some(4),
             "cloudcensus {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -191,11 +192,17 @@ fn hostile_tag_values_are_inert_in_report_findings_and_exports() {
     // xlsx: no formula in any sheet, no control/bidi character in any string, cells cut.
     let xlsx = out.join("cloudcensus-ministerie-van-voorbeeldzaken-2025.xlsx");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&xlsx).unwrap()).unwrap();
-    let names: Vec<String> = zip.file_names().map(str::to_string).collect();
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok().map(|n| n.to_string()))
+        .collect();
     for name in names.iter().filter(|n| n.starts_with("xl/worksheets/")) {
         let mut xml = String::new();
         zip.by_name(name).unwrap().read_to_string(&mut xml).unwrap();
-        assert!(!xml.contains("<f>") && !xml.contains("<f "), "{name}: formula");
+        assert!(
+            !xml.contains("<f>") && !xml.contains("<f "),
+            "{name}: formula"
+        );
     }
     use calamine::{Data, Reader};
     let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
@@ -206,7 +213,10 @@ fn hostile_tag_values_are_inert_in_report_findings_and_exports() {
         for cell in range.cells() {
             if let (_, _, Data::String(t)) = cell {
                 assert!(!t.chars().any(is_forbidden_char), "{sheet}: {t:?}");
-                assert!(t.chars().count() <= XLSX_MAX_CHARS, "{sheet}: over-long cell");
+                assert!(
+                    t.chars().count() <= XLSX_MAX_CHARS,
+                    "{sheet}: over-long cell"
+                );
                 seen_payload |= t.contains("=HYPERLINK(\"http://evil.example\"");
                 seen_cut |= t.ends_with(TRUNCATED);
             }
@@ -242,13 +252,24 @@ fn hostile_tag_values_are_inert_in_report_findings_and_exports() {
     );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert!(v.as_array().unwrap().iter().any(|f| {
-        f["activity_id"].as_str().is_some_and(|a| a.contains("HYPERLINK"))
-            || f["message"].as_str().is_some_and(|m| m.contains("HYPERLINK"))
+        f["activity_id"]
+            .as_str()
+            .is_some_and(|a| a.contains("HYPERLINK"))
+            || f["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("HYPERLINK"))
     }));
     // Scan export as CSV (SIEM): formula prefixes neutralised, JSON export lossless.
     let exp = e.path().join("export");
     e.ok(&[
-        "export", "--store", s(&e.store()), "--scan", "latest", "--format", "csv", "--out",
+        "export",
+        "--store",
+        s(&e.store()),
+        "--scan",
+        "latest",
+        "--format",
+        "csv",
+        "--out",
         s(&exp),
     ]);
     let text = std::fs::read_to_string(exp.join("resources.csv")).unwrap();
@@ -264,7 +285,14 @@ fn hostile_tag_values_are_inert_in_report_findings_and_exports() {
     }
     let exp_json = e.path().join("export.json");
     e.ok(&[
-        "export", "--store", s(&e.store()), "--scan", "latest", "--format", "json", "--out",
+        "export",
+        "--store",
+        s(&e.store()),
+        "--scan",
+        "latest",
+        "--format",
+        "json",
+        "--out",
         s(&exp_json),
     ]);
     let back: cloudcensus::core::ScanData =
@@ -274,7 +302,11 @@ fn hostile_tag_values_are_inert_in_report_findings_and_exports() {
         .iter()
         .find(|r| r.id == "arn:aws:s3:::hostile-8")
         .unwrap();
-    assert_eq!(megabyte.tags["owner"].len(), (1 << 20) + 1, "export is lossless");
+    assert_eq!(
+        megabyte.tags["owner"].len(),
+        (1 << 20) + 1,
+        "export is lossless"
+    );
 }
 
 #[test]
@@ -287,7 +319,10 @@ fn invalid_utf8_or_lone_surrogates_in_an_import_are_refused_and_nothing_is_store
     let mut raw = good.as_bytes().to_vec();
     raw.splice(at..at, [0xC3, 0x28, 0xFF]);
     let surrogate = good.replacen("hostile-0", "hostile-\\udc80", 1);
-    for (name, bytes) in [("raw.json", raw), ("surrogate.json", surrogate.into_bytes())] {
+    for (name, bytes) in [
+        ("raw.json", raw),
+        ("surrogate.json", surrogate.into_bytes()),
+    ] {
         let file = e.path().join(name);
         std::fs::write(&file, bytes).unwrap();
         let out = e.run(&["import", "--store", s(&e.store()), s(&file)]);
@@ -324,7 +359,11 @@ fn large_store(dir: &Path, n: u64) -> PathBuf {
         .args(["import", "--store", s(&store), s(&export)])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     store
 }
 
@@ -332,14 +371,22 @@ fn large_store(dir: &Path, n: u64) -> PathBuf {
 fn sigkill_during_report_writing_leaves_no_file_under_the_final_name() {
     use std::os::unix::process::ExitStatusExt;
     let e = Estate::new();
-    let store = large_store(e.path(), 60_000);
+    let store = large_store(e.path(), 25_000);
     let out = e.path().join("report");
     std::fs::create_dir_all(&out).unwrap();
     let bin = assert_cmd::cargo::cargo_bin("cloudcensus");
     let mut child = StdCommand::new(&bin)
         .arg("--config")
         .arg(e.config())
-        .args(["report", "--year", "2026", "--store", s(&store), "--out", s(&out)])
+        .args([
+            "report",
+            "--year",
+            "2026",
+            "--store",
+            s(&store),
+            "--out",
+            s(&out),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -350,13 +397,23 @@ fn sigkill_during_report_writing_leaves_no_file_under_the_final_name() {
         if std::fs::read_dir(&out).unwrap().next().is_some() {
             break;
         }
-        assert!(t.elapsed() < Duration::from_secs(120), "report never started writing");
-        assert!(child.try_wait().unwrap().is_none(), "report ended before it was killed");
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "report never started writing"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "report ended before it was killed"
+        );
         std::thread::sleep(Duration::from_millis(2));
     }
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(9), "killed mid-write, not finished: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "killed mid-write, not finished: {status:?}"
+    );
     let left: Vec<String> = std::fs::read_dir(&out)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
@@ -368,9 +425,17 @@ fn sigkill_during_report_writing_leaves_no_file_under_the_final_name() {
         );
     }
     // The next run writes the complete report.
-    e.ok(&["report", "--year", "2026", "--store", s(&store), "--out", s(&out)]);
+    e.ok(&[
+        "report",
+        "--year",
+        "2026",
+        "--store",
+        s(&store),
+        "--out",
+        s(&out),
+    ]);
     let xlsx = out.join("cloudcensus-ministerie-van-voorbeeldzaken-2026.xlsx");
-    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
+    let wb: calamine::Xlsx<_> = calamine::open_workbook(&xlsx).unwrap();
     use calamine::Reader;
     assert_eq!(wb.sheet_names().len(), 12);
 }
@@ -418,12 +483,12 @@ fn read_only_store_directory_is_a_clear_error_and_loses_nothing() {
         ),
     );
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "import into a read-only store succeeded");
-    assert!(err.contains("cloudcensus.db"), "names the store: {err}");
     assert!(
-        err.to_lowercase().contains("read-only") || err.to_lowercase().contains("readonly"),
-        "says why: {err}"
+        !out.status.success(),
+        "import into a read-only store succeeded"
     );
+    assert!(err.contains("cloudcensus.db"), "names the store: {err}");
+    assert!(err.contains("not writable"), "says why: {err}");
     assert_eq!(e.scan_count(), before);
     e.ok(&["verify", "--store", s(&e.store())]);
     // A later import with a writable directory succeeds.
@@ -482,14 +547,9 @@ fn full_disk_during_import_is_a_clear_error_and_earlier_scans_survive() {
     );
     // The store opens, verifies and holds exactly the earlier scan.
     e.ok(&["verify", "--store", s(&store_copy)]);
-    let v: serde_json::Value = serde_json::from_str(&e.ok(&[
-        "scans",
-        "--format",
-        "json",
-        "--store",
-        s(&store_copy),
-    ]))
-    .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&e.ok(&["scans", "--format", "json", "--store", s(&store_copy)]))
+            .unwrap();
     assert_eq!(v.as_array().unwrap().len(), 1);
     assert_eq!(e.scan_count(), before);
 }
@@ -509,7 +569,12 @@ fn credentials_in_the_environment_never_reach_logs_store_exports_or_reports() {
     std::fs::write(&file, december_with(Vec::new())).unwrap();
     let out_dir = e.path().join("out");
     let runs: Vec<Vec<String>> = vec![
-        vec!["import".into(), "--store".into(), s(&e.store()).into(), s(&file).into()],
+        vec![
+            "import".into(),
+            "--store".into(),
+            s(&e.store()).into(),
+            s(&file).into(),
+        ],
         vec!["findings".into(), "--format".into(), "json".into()],
         vec!["unregistered".into(), "--format".into(), "csv".into()],
         vec!["scans".into(), "--store".into(), s(&e.store()).into()],
@@ -534,7 +599,7 @@ fn credentials_in_the_environment_never_reach_logs_store_exports_or_reports() {
     ];
     let mut logged = 0;
     for args in &runs {
-        for format in ["text", "json"] {
+        for format in ["human", "json"] {
             let mut cmd = cloudcensus();
             cmd.arg("--config").arg(e.config()).arg("-vvv");
             cmd.args(["--log-format", format]);
@@ -585,5 +650,8 @@ fn credentials_in_the_environment_never_reach_logs_store_exports_or_reports() {
             files += 1;
         }
     }
-    assert!(files > 10, "store, exports and report were checked ({files} files)");
+    assert!(
+        files > 10,
+        "store, exports and report were checked ({files} files)"
+    );
 }
