@@ -427,23 +427,23 @@ impl Synth {
                 LegalBasis::LegalObligation
             }),
             personal_data: personal,
-            special_categories: if personal && (r >> 12) % 10 == 0 {
+            special_categories: if personal && (r >> 12).is_multiple_of(10) {
                 vec![SpecialCategory::Health]
             } else {
                 Vec::new()
             },
-            criminal_or_bsn: personal && (r >> 16) % 5 == 0,
-            basisregistraties: if (r >> 20) % 33 == 0 {
+            criminal_or_bsn: personal && (r >> 16).is_multiple_of(5),
+            basisregistraties: if (r >> 20).is_multiple_of(33) {
                 vec!["BRP".into()]
             } else {
                 Vec::new()
             },
-            classification: Some(if (r >> 24) % 100 == 0 {
+            classification: Some(if (r >> 24).is_multiple_of(100) {
                 Classification::StgConfidentieel
             } else {
                 Classification::DepartementaalVertrouwelijk
             }),
-            material: (r >> 28) % 5 != 0,
+            material: !(r >> 28).is_multiple_of(5),
             material_reason: "primair proces".into(),
             providers,
             sub_processors: Vec::new(),
@@ -461,22 +461,22 @@ impl Synth {
                 String::new()
             },
             prescan_dpia: date(33),
-            formal_dpia: Some(if (r >> 32) % 4 == 0 {
+            formal_dpia: Some(if (r >> 32).is_multiple_of(4) {
                 YesNoNa::No
             } else {
                 YesNoNa::Yes
             }),
             formal_dpia_date: date(34),
-            high_risk: (r >> 36) % 6 == 0,
-            dpia_sent_to_cio: ((r >> 40) % 3 != 0).then(|| date(35)).flatten(),
+            high_risk: (r >> 36).is_multiple_of(6),
+            dpia_sent_to_cio: (!(r >> 40).is_multiple_of(3)).then(|| date(35)).flatten(),
             explain_reference: if transfer == TransferBasis::Safeguards {
                 format!("EXPL-{j}")
             } else {
                 String::new()
             },
             cio_advice_date: date(36),
-            exit_strategy: Some((r >> 44) % 10 != 0),
-            right_to_audit: Some(if (r >> 48) % 2 == 0 {
+            exit_strategy: Some(!(r >> 44).is_multiple_of(10)),
+            right_to_audit: Some(if (r >> 48).is_multiple_of(2) {
                 RightToAudit::Yes
             } else {
                 RightToAudit::ViaSlm
