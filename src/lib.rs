@@ -18,4 +18,7 @@ pub mod scan;
 pub mod store;
 pub mod synth;
 
+#[cfg(test)]
+mod fuzz_tests;
+
 pub use cloudcensus_core as core;

@@ -189,8 +189,9 @@ impl<'a> Matcher<'a> {
         self.register
     }
 
-    fn resolve(&self, tags: &[(String, String)], out: &mut Match) {
+    fn resolve<K: AsRef<str>, V: AsRef<str>>(&self, tags: &[(K, V)], out: &mut Match) {
         for (key, value) in tags {
+            let (key, value) = (key.as_ref(), value.as_ref());
             for part in value.split([',', ';', ' ', '+']) {
                 if part.trim().is_empty() {
                     continue;
@@ -201,35 +202,44 @@ impl<'a> Matcher<'a> {
                             out.activities.push(i);
                         }
                     }
-                    None => out.unknown_ids.push((key.clone(), part.trim().to_string())),
+                    None => out
+                        .unknown_ids
+                        .push((key.to_string(), part.trim().to_string())),
                 }
             }
         }
     }
 
-    fn own_tags(&self, r: &Resource) -> Vec<(String, String)> {
+    fn own_tags<'r>(&self, r: &'r Resource) -> Vec<(&'r str, &'r str)> {
         r.tags
             .iter()
             .filter(|(k, _)| {
                 let k = k.trim();
                 self.keys.iter().any(|want| want.eq_ignore_ascii_case(k))
             })
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect()
     }
 
     /// Matches one resource.
     pub fn resource(&self, r: &Resource) -> Match {
         let mut out = Match::default();
-        let scope = scope_key(r.provider, &r.scope_id, None);
-        let group = r
-            .resource_group
-            .as_deref()
-            .map(|g| scope_key(r.provider, &r.scope_id, Some(g)));
+        // The scope keys are formatted only when a table could hold them (a million
+        // resources are matched per evaluation).
+        let scope = (!self.excluded.is_empty() || !self.mappings.is_empty())
+            .then(|| scope_key(r.provider, &r.scope_id, None));
+        let group =
+            (!self.excluded.is_empty() || !self.mappings.is_empty() || !self.group_tags.is_empty())
+                .then(|| {
+                    r.resource_group
+                        .as_deref()
+                        .map(|g| scope_key(r.provider, &r.scope_id, Some(g)))
+                })
+                .flatten();
         out.excluded = group
             .as_ref()
             .and_then(|g| self.excluded.get(g))
-            .or_else(|| self.excluded.get(&scope))
+            .or_else(|| scope.as_ref().and_then(|s| self.excluded.get(s)))
             .cloned();
 
         let own = self.own_tags(r);
@@ -256,7 +266,7 @@ impl<'a> Matcher<'a> {
             out.activities = ids.clone();
             return out;
         }
-        if let Some(ids) = self.mappings.get(&scope) {
+        if let Some(ids) = scope.as_ref().and_then(|s| self.mappings.get(s)) {
             out.source = Some(LinkSource::ScopeMapping);
             out.activities = ids.clone();
             return out;

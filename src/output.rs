@@ -40,8 +40,10 @@ pub fn write_rows<T: Tabular + Serialize>(
         OutputFormat::Csv => {
             let mut w = csv::Writer::from_writer(out);
             w.write_record(T::headers())?;
+            // Cells may carry tag values from the cloud: neutralise formula prefixes and
+            // control characters (OWASP CSV injection), as the report's CSVs do.
             for r in rows {
-                w.write_record(r.cells())?;
+                w.write_record(r.cells().iter().map(|c| crate::report::cells::csv_safe(c)))?;
             }
             w.flush()?;
             Ok(())

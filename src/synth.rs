@@ -16,6 +16,11 @@ use cloudcensus_core::model::{
 use cloudcensus_core::scan::{ScanData, ScanMeta};
 use cloudcensus_core::taxonomy::Category;
 
+use crate::register::{
+    Activity, ActivityStatus, C2000Check, Classification, CloudType, LegalBasis, Register,
+    RightToAudit, ServiceModel, SpecialCategory, TransferBasis, YesNoNa,
+};
+
 /// SplitMix64: tiny, fast, good enough for synthetic data, stable across platforms.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -92,12 +97,30 @@ const SCOPES_PER_PROVIDER: u64 = 20;
 #[derive(Debug, Clone, Copy)]
 pub struct Synth {
     seed: u64,
+    /// Register size the tags refer to (0: the small fixed id scheme of [`Synth::new`]).
+    activities: u64,
 }
 
 impl Synth {
     /// A generator; the same seed always yields the same estate.
     pub fn new(seed: u64) -> Self {
-        Synth { seed }
+        Synth {
+            seed,
+            activities: 0,
+        }
+    }
+
+    /// The same estate, but its activity tags name ids of a register of `k` activities
+    /// (see [`Synth::register`]): `VA-2024-00000` … `VA-2024-{k-1}`. A small share of
+    /// `va-id` tags still names ids outside the register (unknown ids are a rule too).
+    pub fn with_activities(mut self, k: u64) -> Self {
+        self.activities = k;
+        self
+    }
+
+    /// The id of activity `j` of [`Synth::register`].
+    pub fn activity_id(j: u64) -> String {
+        format!("VA-2024-{j:05}")
     }
 
     fn rnd(&self, i: u64, salt: u64) -> u64 {
@@ -134,8 +157,12 @@ impl Synth {
                     Provider::Gcp => vec!["folders/1234".into(), "organizations/5678".into()],
                 };
                 if n % 4 == 0 {
-                    s.tags
-                        .insert("verwerking".into(), format!("VA-2024-{:03}", n + 100));
+                    let id = if self.activities > 0 {
+                        Self::activity_id(self.rnd(n, 14) % self.activities)
+                    } else {
+                        format!("VA-2024-{:03}", n + 100)
+                    };
+                    s.tags.insert("verwerking".into(), id);
                 }
                 out.push(s);
             }
@@ -167,7 +194,17 @@ impl Synth {
         let team = self.pick(i, 3, TEAMS);
         let mut tags = BTreeMap::new();
         let r = self.rnd(i, 4);
+        let k = self.activities;
         match r % 10 {
+            0..=4 if k > 0 => {
+                tags.insert("verwerking".to_string(), Self::activity_id((r >> 16) % k));
+            }
+            5 if k > 0 => {
+                tags.insert(
+                    "Processing-Activity".to_string(),
+                    Self::activity_id((r >> 16) % k),
+                );
+            }
             0..=4 => {
                 tags.insert("verwerking".to_string(), format!("VA-2024-{:03}", r % 97));
             }
@@ -308,6 +345,156 @@ impl Synth {
         (0..n).map(move |i| self.resource(i))
     }
 
+    /// Resource `i` as a scan in month `month` (0-based) sees it: from the second month
+    /// on, a growing share (0.5 % per month) has moved to another region.
+    pub fn resource_in_month(&self, i: u64, month: u32) -> Resource {
+        let mut r = self.resource(i);
+        if month > 0 && self.rnd(i, 12) % 200 < u64::from(month) {
+            let moved = match r.provider {
+                Provider::Aws => *self.pick(i, 13, AWS_REGIONS),
+                Provider::Azure => *self.pick(i, 13, AZURE_REGIONS),
+                Provider::Gcp => *self.pick(i, 13, GCP_REGIONS),
+            };
+            r.location = Some(moved.to_string());
+        }
+        r
+    }
+
+    /// The `n` resources of the scan of month `month` (0-based), lazily. The estate
+    /// churns: every month the oldest `churn_per_mille`‰ of resources are gone and as
+    /// many new ones appear (resource indexes `month·c .. month·c + n`), and some move
+    /// region ([`Synth::resource_in_month`]).
+    pub fn month_resources(
+        self,
+        n: u64,
+        month: u32,
+        churn_per_mille: u64,
+    ) -> impl Iterator<Item = Resource> {
+        let start = u64::from(month) * n * churn_per_mille / 1000;
+        (start..start + n).map(move |i| self.resource_in_month(i, month))
+    }
+
+    /// The periods `YYYY-01` … of the first `months` months of `year`.
+    pub fn periods(year: i32, months: u32) -> Vec<String> {
+        (1..=months).map(|m| format!("{year:04}-{m:02}")).collect()
+    }
+
+    /// A register of the `k` activities set by [`Synth::with_activities`] (ids
+    /// [`Synth::activity_id`]), with a realistic spread of attributes so every kind of
+    /// activity rule has something to check: personal data, special categories,
+    /// basisregistraties, transfer bases 9a/9b/9c/none, missing DPIAs, exits, audits.
+    pub fn register(&self) -> Register {
+        let activities = (0..self.activities).map(|j| self.activity(j)).collect();
+        Register {
+            source: format!("synthetic-register-{}.csv", self.activities),
+            activities,
+        }
+    }
+
+    fn activity(&self, j: u64) -> Activity {
+        let r = self.rnd(j, 30);
+        let date = |salt: u64| {
+            chrono::NaiveDate::from_ymd_opt(2022, 1, 1)
+                .expect("valid")
+                .checked_add_days(chrono::Days::new(self.rnd(j, salt) % 1200))
+        };
+        let personal = r % 10 < 7;
+        let transfer = match r % 20 {
+            0..=13 => TransferBasis::Eea,
+            14..=16 => TransferBasis::Adequacy,
+            17..=18 => TransferBasis::Safeguards,
+            _ => TransferBasis::None,
+        };
+        let providers: Vec<String> = match (r >> 8) % 4 {
+            0 => vec!["AWS".into()],
+            1 => vec!["Microsoft Azure".into()],
+            2 => vec!["Google Cloud".into()],
+            _ => vec![
+                "AWS".into(),
+                "Microsoft Azure".into(),
+                "Google Cloud".into(),
+            ],
+        };
+        Activity {
+            id: Self::activity_id(j),
+            name: format!("{} {}", self.pick(j, 31, APPS), j),
+            unit: format!("DG {}", self.pick(j, 32, TEAMS)),
+            controller: "Minister van Financiën".into(),
+            purpose: "uitvoering wettelijke taak".into(),
+            legal_basis: Some(if personal {
+                LegalBasis::PublicTask
+            } else {
+                LegalBasis::LegalObligation
+            }),
+            personal_data: personal,
+            special_categories: if personal && (r >> 12).is_multiple_of(10) {
+                vec![SpecialCategory::Health]
+            } else {
+                Vec::new()
+            },
+            criminal_or_bsn: personal && (r >> 16).is_multiple_of(5),
+            basisregistraties: if (r >> 20).is_multiple_of(33) {
+                vec!["BRP".into()]
+            } else {
+                Vec::new()
+            },
+            classification: Some(if (r >> 24).is_multiple_of(100) {
+                Classification::StgConfidentieel
+            } else {
+                Classification::DepartementaalVertrouwelijk
+            }),
+            material: !(r >> 28).is_multiple_of(5),
+            material_reason: "primair proces".into(),
+            providers,
+            sub_processors: Vec::new(),
+            service_model: Some(ServiceModel::Paas),
+            cloud_type: Some(CloudType::Public),
+            declared_locations: vec![
+                "eu-west-1".into(),
+                "westeurope".into(),
+                "europe-west4".into(),
+            ],
+            transfer_basis: Some(transfer),
+            transfer_instrument: if transfer == TransferBasis::Safeguards {
+                "SCC 2021/914".into()
+            } else {
+                String::new()
+            },
+            prescan_dpia: date(33),
+            formal_dpia: Some(if (r >> 32).is_multiple_of(4) {
+                YesNoNa::No
+            } else {
+                YesNoNa::Yes
+            }),
+            formal_dpia_date: date(34),
+            high_risk: (r >> 36).is_multiple_of(6),
+            dpia_sent_to_cio: (!(r >> 40).is_multiple_of(3)).then(|| date(35)).flatten(),
+            explain_reference: if transfer == TransferBasis::Safeguards {
+                format!("EXPL-{j}")
+            } else {
+                String::new()
+            },
+            cio_advice_date: date(36),
+            exit_strategy: Some(!(r >> 44).is_multiple_of(10)),
+            right_to_audit: Some(if (r >> 48).is_multiple_of(2) {
+                RightToAudit::Yes
+            } else {
+                RightToAudit::ViaSlm
+            }),
+            c2000_check: Some(C2000Check::Passed),
+            woo_publication: format!("https://open.overheid.nl/{j}"),
+            decision_body: "SG".into(),
+            decision_date: date(37),
+            status: Some(match (r >> 52) % 20 {
+                0 => ActivityStatus::Planned,
+                1 => ActivityStatus::Ended,
+                _ => ActivityStatus::InUse,
+            }),
+            scope_mappings: Vec::new(),
+            row: j as usize + 2,
+        }
+    }
+
     /// Coverage for every scope: mostly `scanned`, a few gaps with provider-like errors.
     pub fn coverage(&self) -> Vec<Coverage> {
         let mut out = Vec::new();
@@ -410,5 +597,56 @@ mod tests {
         assert!(rs.iter().any(|r| !r.replica_locations.is_empty()));
         let ids: std::collections::HashSet<_> = rs.iter().map(|r| &r.id).collect();
         assert_eq!(ids.len(), rs.len(), "resource ids are unique");
+    }
+
+    #[test]
+    fn register_ids_match_the_tags_of_an_estate_built_for_it() {
+        let s = Synth::new(3).with_activities(500);
+        let reg = s.register();
+        assert_eq!(reg.activities.len(), 500);
+        let ids: std::collections::HashSet<String> =
+            reg.activities.iter().map(|a| a.tag_value()).collect();
+        let (mut known, mut unknown) = (0, 0);
+        for r in s.resources(5000) {
+            for (k, v) in &r.tags {
+                if ["verwerking", "processing-activity", "va-id"]
+                    .contains(&k.to_lowercase().as_str())
+                {
+                    if ids.contains(&crate::register::normalise_id(v)) {
+                        known += 1;
+                    } else {
+                        unknown += 1;
+                    }
+                }
+            }
+        }
+        assert!(known > 2500, "most tags name a register activity: {known}");
+        assert!(unknown > 0, "some tags name unknown ids: {unknown}");
+        // Attributes vary, so every kind of activity rule has work.
+        assert!(reg.activities.iter().any(|a| a.has_special_categories()));
+        assert!(reg.activities.iter().any(|a| a.has_basisregistratie()));
+        assert!(
+            reg.activities
+                .iter()
+                .any(|a| a.transfer_basis == Some(TransferBasis::None))
+        );
+    }
+
+    #[test]
+    fn monthly_scans_churn_and_move_but_mostly_overlap() {
+        let s = Synth::new(4);
+        let jan: Vec<_> = s.month_resources(2000, 0, 10).collect();
+        let dec: Vec<_> = s.month_resources(2000, 11, 10).collect();
+        assert_eq!(jan.len(), 2000);
+        let jan_ids: std::collections::HashMap<_, _> =
+            jan.iter().map(|r| (&r.id, &r.location)).collect();
+        let kept = dec.iter().filter(|r| jan_ids.contains_key(&r.id)).count();
+        assert_eq!(kept, 2000 - 11 * 20, "1 % churn per month");
+        let moved = dec
+            .iter()
+            .filter(|r| jan_ids.get(&r.id).is_some_and(|l| **l != r.location))
+            .count();
+        assert!(moved > 0, "some resources moved region");
+        assert_eq!(jan, s.month_resources(2000, 0, 10).collect::<Vec<_>>());
     }
 }

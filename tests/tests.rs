@@ -9,4 +9,5 @@ mod demo_cli;
 mod register_cli;
 mod rules_cli;
 mod scan_e2e;
+mod security_cli;
 mod store_cli;

@@ -129,17 +129,20 @@ pub fn run(_cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCod
                 ])?;
                 for r in store.resources(&id)? {
                     let r = r?;
+                    // Formula prefixes neutralised (tag values reach this file); the
+                    // JSON export is the lossless format.
+                    let safe = crate::report::cells::csv_neutralise;
                     csv.write_record([
                         id.as_str(),
                         r.provider.as_str(),
-                        &r.scope_id,
-                        &r.id,
-                        &r.resource_type,
+                        &safe(&r.scope_id),
+                        &safe(&r.id),
+                        &safe(&r.resource_type),
                         r.category.as_str(),
-                        &r.name,
-                        r.location.as_deref().unwrap_or(""),
-                        &r.replica_locations.join(";"),
-                        r.resource_group.as_deref().unwrap_or(""),
+                        &safe(&r.name),
+                        &safe(r.location.as_deref().unwrap_or("")),
+                        &safe(&r.replica_locations.join(";")),
+                        &safe(r.resource_group.as_deref().unwrap_or("")),
                         &serde_json::to_string(&r.tags)?,
                         &r.created_at
                             .map(|t| crate::store::hash::timestamp(&t))
@@ -156,14 +159,15 @@ pub fn run(_cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCod
                     "scan_id", "provider", "scope_id", "region", "service", "status", "message",
                 ])?;
                 for c in &coverage {
+                    let safe = crate::report::cells::csv_neutralise;
                     csv.write_record([
                         id.as_str(),
                         c.provider.as_str(),
-                        &c.scope_id,
-                        &c.region,
-                        &c.service,
+                        &safe(&c.scope_id),
+                        &safe(&c.region),
+                        &safe(&c.service),
                         c.status.as_str(),
-                        c.message.as_deref().unwrap_or(""),
+                        &safe(c.message.as_deref().unwrap_or("")),
                     ])?;
                 }
                 csv.flush()?;

@@ -68,23 +68,32 @@ impl Cell {
 /// Removes control characters (keeping tab and newline inside text), bidi overrides, and
 /// cuts text to the xlsx cell limit with a visible marker.
 pub fn clean_text(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .filter(|c| {
-            let control = c.is_control() && *c != '\n' && *c != '\t';
-            let bidi = matches!(
-                *c,
-                '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}'
-            );
-            !control && !bidi
-        })
-        .collect();
-    if out.chars().count() > XLSX_MAX_CHARS {
+    clean_text_cow(s).into_owned()
+}
+
+fn is_removed(c: char) -> bool {
+    let control = c.is_control() && c != '\n' && c != '\t';
+    let bidi = matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}'
+    );
+    control || bidi
+}
+
+/// [`clean_text`] without a copy when nothing needs changing (the common case: a report
+/// writes millions of cells).
+pub fn clean_text_cow(s: &str) -> std::borrow::Cow<'_, str> {
+    // Byte length bounds the character count, so short clean text is returned as is.
+    if s.len() <= XLSX_MAX_CHARS && !s.chars().any(is_removed) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out: String = s.chars().filter(|c| !is_removed(*c)).collect();
+    if out.len() > XLSX_MAX_CHARS && out.chars().count() > XLSX_MAX_CHARS {
         let keep = XLSX_MAX_CHARS - TRUNCATED.chars().count();
         out = out.chars().take(keep).collect();
         out.push_str(TRUNCATED);
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// Neutralises a CSV cell a spreadsheet would evaluate (`=`, `+`, `-`, `@`, tab, CR).
@@ -93,6 +102,16 @@ pub fn csv_safe(s: &str) -> String {
     match cleaned.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cleaned}"),
         _ => cleaned,
+    }
+}
+
+/// Prefixes an apostrophe to a cell a spreadsheet would evaluate, and changes nothing
+/// else: for machine-oriented CSV (scan exports for a SIEM) that must stay lossless apart
+/// from the formula defence. Report and listing CSVs use [`csv_safe`].
+pub fn csv_neutralise(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}").into(),
+        _ => s.into(),
     }
 }
 
@@ -106,12 +125,25 @@ mod tests {
             assert!(csv_safe(s).starts_with('\''), "{s}");
         }
         assert_eq!(csv_safe("plain"), "plain");
+        assert_eq!(csv_neutralise("=1+1\u{0}"), "'=1+1\u{0}");
+        assert_eq!(csv_neutralise("plain"), "plain");
     }
 
     #[test]
     fn control_and_bidi_characters_are_removed() {
         assert_eq!(clean_text("a\u{0}b\u{7}c\u{202E}d"), "abcd");
         assert_eq!(clean_text("line\nnext"), "line\nnext");
+    }
+
+    #[test]
+    fn clean_text_borrows_clean_input_and_agrees_with_the_owned_version() {
+        assert!(matches!(
+            clean_text_cow("arn:aws:s3:::bucket"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        for s in ["a\u{0}b", "\u{202E}x", "plain", "é\n\tü"] {
+            assert_eq!(clean_text_cow(s), clean_text(s));
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use rust_xlsxwriter::{
 };
 
 use super::ReportData;
-use super::cells::{Cell, clean_text};
+use super::cells::{Cell, clean_text, clean_text_cow};
 use super::sheets::{self, class_name, severity_name};
 use super::template::{SheetSpec, Template};
 use crate::rules::Severity;
@@ -76,7 +76,7 @@ fn write_cell(
         // Always a string, never a formula: hostile tag values stay inert.
         Cell::Text(s) => {
             let fmt = if wrap { &f.wrap } else { &f.text };
-            ws.write_string_with_format(row, col, clean_text(s), fmt)?;
+            ws.write_string_with_format(row, col, clean_text_cow(s).as_ref(), fmt)?;
         }
         Cell::Int(n) => {
             ws.write_number_with_format(row, col, *n as f64, &f.int)?;

@@ -37,6 +37,19 @@ pub enum StoreError {
         /// When the other writer started (and who it is), as far as known.
         since: String,
     },
+    /// The store's directory cannot be written (read-only file system, permissions):
+    /// SQLite needs it for the write-ahead log and the writer lock.
+    #[error(
+        "cannot open the store {store} for writing: its directory {dir} is not writable ({reason}); fix the mount or permissions, or pass --store PATH on a writable disk"
+    )]
+    NotWritable {
+        /// The store.
+        store: String,
+        /// Its directory.
+        dir: String,
+        /// The operating system's answer (e.g. "Read-only file system").
+        reason: String,
+    },
     /// The store file does not exist (read-only commands never create one).
     #[error(
         "no store at {0}: run `cloudcensus scan` or `cloudcensus import` first, or pass --store PATH"

@@ -85,14 +85,19 @@ struct Link {
 impl SqliteStore {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self> {
-        let conn = Connection::open(path).map_err(|e| sql_err(path, e))?;
-        let store = SqliteStore {
-            conn,
-            path: path.to_path_buf(),
-        };
-        store.configure()?;
-        store.migrate()?;
-        Ok(store)
+        let opened = Connection::open(path)
+            .map_err(|e| sql_err(path, e))
+            .and_then(|conn| {
+                let store = SqliteStore {
+                    conn,
+                    path: path.to_path_buf(),
+                };
+                store.configure()?;
+                store.migrate()?;
+                Ok(store)
+            });
+        // SQLite only says "unable to open database file"; name the likely cause.
+        opened.map_err(|e| unwritable_dir(path).unwrap_or(e))
     }
 
     fn err(&self, e: rusqlite::Error) -> StoreError {
@@ -386,6 +391,31 @@ impl SqliteStore {
             tags: serde_json::from_str(&req(10, "tags")?).map_err(|e| bad(format!("tags: {e}")))?,
             created_at: get(11)?.map(|s| parse_time(&s)).transpose().map_err(&bad)?,
         })
+    }
+}
+
+/// `Some(NotWritable)` when the store's directory cannot take a new file.
+fn unwritable_dir(path: &Path) -> Option<StoreError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let probe = dir.join(format!(".cloudcensus-probe-{}", std::process::id()));
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+    {
+        Ok(_) => {
+            let _ = std::fs::remove_file(&probe);
+            None
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => Some(StoreError::NotWritable {
+            store: path.display().to_string(),
+            dir: dir.display().to_string(),
+            reason: e.to_string(),
+        }),
     }
 }
 

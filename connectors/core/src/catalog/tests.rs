@@ -450,6 +450,45 @@ mod properties {
         }
 
         #[test]
+        fn known_regions_survive_case_whitespace_and_zone_suffixes(
+            pick in 0usize..10_000, upper in any::<bool>(), pad in "[ \t]{0,3}", zone in proptest::option::of("[a-c]")
+        ) {
+            let c = shared();
+            let entries: Vec<_> = c.entries().collect();
+            let e = entries[pick % entries.len()];
+            let mut raw = if upper { e.location.to_uppercase() } else { e.location.clone() };
+            // AWS availability zones and Google zones name their region.
+            if let Some(z) = &zone {
+                match e.provider {
+                    Provider::Aws if e.location.ends_with(|c: char| c.is_ascii_digit()) => raw.push_str(z),
+                    Provider::Gcp if e.location.contains('-') && e.location.ends_with(|c: char| c.is_ascii_digit()) => {
+                        raw.push('-');
+                        raw.push_str(z);
+                    }
+                    _ => {}
+                }
+            }
+            let raw = format!("{pad}{raw}{pad}");
+            prop_assert_eq!(c.normalise(e.provider, &raw), e.location.clone(), "{:?}", raw);
+            let pl = c.classify(e.provider, &raw, d("2025-06-01"), ClassifyOptions::default());
+            prop_assert!(pl.kind.is_some(), "{:?} not recognised", raw);
+        }
+
+        #[test]
+        fn hostile_location_strings_classify_as_unknown_without_panicking(
+            raw in "[\\u{0}-\\u{1f}\\u{202a}-\\u{202e}=+@()a-z0-9 -]{0,60}", provider in 0usize..3
+        ) {
+            let c = shared();
+            let p = Provider::ALL[provider];
+            let n = c.normalise(p, &raw);
+            prop_assert_eq!(c.normalise(p, &n), n.clone());
+            let pl = c.classify(p, &raw, d("2024-01-01"), ClassifyOptions::default());
+            if pl.kind.is_none() {
+                prop_assert_eq!(pl.class, JurisdictionClass::Unknown);
+            }
+        }
+
+        #[test]
         fn normalise_is_idempotent(raw in "[a-zA-Z0-9 ()-]{0,30}", provider in 0usize..3) {
             let c = shared();
             let p = Provider::ALL[provider];
