@@ -102,7 +102,8 @@ pub fn source_failure(provider: Provider, endpoint: &str, err: &ConnectorError) 
 /// Connects every configured source. A source that cannot be built becomes a coverage
 /// entry instead (the scan goes on with the others).
 pub async fn build_sources(
-    cfg: &Config,
+    // Unused only in a build without any connector feature.
+    #[allow(unused_variables)] cfg: &Config,
     #[allow(unused_variables)] catalog: &Catalog,
 ) -> (Vec<Source>, Vec<Coverage>) {
     #[allow(unused_mut)]
