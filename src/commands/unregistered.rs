@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::cli::Cli;
 use crate::commands::setup::{Setup, seen_map};
 use crate::output::{OutputFormat, Tabular, write_rows};
-use crate::report::sheets::OWNER_HINT_KEYS;
+use crate::report::sheets::owner_hints;
 use crate::rules;
 
 /// Arguments of `cloudcensus unregistered`.
@@ -129,17 +129,7 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
                 resource_type: r.resource_type.clone(),
                 name: r.name.clone(),
                 resource_id: r.id.clone(),
-                owner_hints: r
-                    .tags
-                    .iter()
-                    .filter(|(k, _)| {
-                        OWNER_HINT_KEYS
-                            .iter()
-                            .any(|h| h.eq_ignore_ascii_case(k.trim()))
-                    })
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("; "),
+                owner_hints: owner_hints(&r.tags),
             }
         })
         .collect();

@@ -138,6 +138,26 @@ impl Activity {
             .is_some_and(Classification::is_staatsgeheim)
     }
 
+    /// Whether the register declares public (or hybrid) cloud use.
+    pub fn declares_public_cloud(&self) -> bool {
+        matches!(self.cloud_type, Some(CloudType::Public | CloudType::Hybrid))
+    }
+
+    /// Whether the activity has not ended.
+    pub fn is_active(&self) -> bool {
+        self.status != Some(ActivityStatus::Ended)
+    }
+
+    /// Whether CIO Rijk's advice came before the decision (condition 11: "vooraf").
+    /// Without a decision date an advice counts as prior; without an advice it is not.
+    pub fn cio_advice_prior(&self) -> bool {
+        match (self.cio_advice_date, self.decision_date) {
+            (Some(advice), Some(decision)) => advice <= decision,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+
     /// The id normalised for tag matching.
     pub fn tag_value(&self) -> String {
         normalise_id(&self.id)

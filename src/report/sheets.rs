@@ -243,11 +243,20 @@ fn transfer(a: &Activity) -> Cell {
 
 /// Whether the activity uses public cloud: observed resources, or declared public use.
 fn in_public_cloud(a: &Activity, f: &ActivityFacts) -> bool {
-    f.resources > 0
-        || matches!(
-            a.cloud_type,
-            Some(crate::register::CloudType::Public | crate::register::CloudType::Hybrid)
-        ) && a.status != Some(crate::register::ActivityStatus::Ended)
+    f.resources > 0 || a.declares_public_cloud() && a.is_active()
+}
+
+/// `key=value` of the tags that hint at an owner, joined with `; `.
+pub fn owner_hints(tags: &std::collections::BTreeMap<String, String>) -> String {
+    tags.iter()
+        .filter(|(k, _)| {
+            OWNER_HINT_KEYS
+                .iter()
+                .any(|h| h.eq_ignore_ascii_case(k.trim()))
+        })
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn pct(n: usize, of: usize) -> f64 {
@@ -618,12 +627,7 @@ pub fn produce(
         }
         "special-categories" => {
             for (a, f) in pairs().filter(|(a, _)| a.has_special_categories()) {
-                let outside = f.locations.iter().any(|o| {
-                    matches!(
-                        o.class,
-                        JurisdictionClass::ThirdCountry | JurisdictionClass::C2000Excluded
-                    )
-                });
+                let outside = f.locations.iter().any(|o| o.class.needs_safeguards());
                 let explained = a.transfer_basis == Some(TransferBasis::Safeguards)
                     && !a.explain_reference.trim().is_empty();
                 let status = if f.resources == 0 {
@@ -676,11 +680,7 @@ pub fn produce(
         "key-registers" => {
             for (a, f) in pairs().filter(|(a, _)| a.has_basisregistratie()) {
                 let explained = !a.explain_reference.trim().is_empty();
-                let prior = match (a.cio_advice_date, a.decision_date) {
-                    (Some(x), Some(y)) => x <= y,
-                    (Some(_), None) => true,
-                    _ => false,
-                };
+                let prior = a.cio_advice_prior();
                 let status = if f.resources == 0 {
                     l(
                         lang,
@@ -715,12 +715,7 @@ pub fn produce(
         }
         "explain" => {
             for (a, f) in pairs() {
-                let outside = f.locations.iter().any(|o| {
-                    matches!(
-                        o.class,
-                        JurisdictionClass::ThirdCountry | JurisdictionClass::C2000Excluded
-                    )
-                });
+                let outside = f.locations.iter().any(|o| o.class.needs_safeguards());
                 let sent_status = |date: Option<chrono::NaiveDate>| {
                     Cell::text(if date.is_some() {
                         l(lang, "verzonden", "sent")
@@ -812,17 +807,7 @@ pub fn produce(
                         .catalog
                         .classify(r.provider, loc, e.reference_date, opts(r.provider))
                 });
-                let hints = r
-                    .tags
-                    .iter()
-                    .filter(|(k, _)| {
-                        OWNER_HINT_KEYS
-                            .iter()
-                            .any(|h| h.eq_ignore_ascii_case(k.trim()))
-                    })
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join("; ");
+                let hints = owner_hints(&r.tags);
                 emit(vec![
                     Cell::text(r.provider.as_str()),
                     Cell::text(&r.scope_id),

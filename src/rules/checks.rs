@@ -220,15 +220,6 @@ impl Emitter<'_> {
     }
 }
 
-/// Whether the register says the activity uses public cloud.
-fn declares_public(a: &Activity) -> bool {
-    matches!(a.cloud_type, Some(CloudType::Public | CloudType::Hybrid))
-}
-
-fn is_active(a: &Activity) -> bool {
-    a.status != Some(ActivityStatus::Ended)
-}
-
 /// Maps the free-text provider names of the register to scanned providers.
 fn register_providers(a: &Activity) -> BTreeSet<Provider> {
     let mut out = BTreeSet::new();
@@ -674,7 +665,7 @@ fn activity_rules(
 ) {
     let lang = em.ctx.lang;
     let linked = f.resources > 0;
-    let in_cloud = linked || (declares_public(a) && is_active(a));
+    let in_cloud = linked || (a.declares_public_cloud() && a.is_active());
     let name = &a.name;
 
     if a.is_staatsgeheim() && linked {
@@ -698,8 +689,8 @@ fn activity_rules(
             ),
         );
     } else if a.classification.is_some_and(Classification::is_above_dv)
-        && declares_public(a)
-        && is_active(a)
+        && a.declares_public_cloud()
+        && a.is_active()
     {
         em.activity(
             "CB-RUB",
@@ -865,12 +856,7 @@ fn activity_rules(
     let outside: Vec<&ObservedLocation> = f
         .locations
         .iter()
-        .filter(|l| {
-            matches!(
-                l.class,
-                JurisdictionClass::ThirdCountry | JurisdictionClass::C2000Excluded
-            )
-        })
+        .filter(|l| l.class.needs_safeguards())
         .collect();
     let safeguards = a.transfer_basis == Some(TransferBasis::Safeguards);
     let sent = a.dpia_sent_to_cio.is_some();
@@ -952,11 +938,7 @@ fn activity_rules(
     if a.has_basisregistratie() && linked {
         let regs = a.basisregistraties.join(", ");
         let explained = !a.explain_reference.trim().is_empty();
-        let advice_prior = match (a.cio_advice_date, a.decision_date) {
-            (Some(advice), Some(decision)) => advice <= decision,
-            (Some(_), None) => true,
-            (None, _) => false,
-        };
+        let advice_prior = a.cio_advice_prior();
         if !explained || !advice_prior {
             let why_nl = if !explained {
                 "zonder explain".to_string()
@@ -1024,7 +1006,7 @@ fn activity_rules(
         .collect();
     if !linked
         && a.status == Some(ActivityStatus::InUse)
-        && declares_public(a)
+        && a.declares_public_cloud()
         && !watched.is_empty()
     {
         let list = watched

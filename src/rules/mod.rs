@@ -20,8 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::NaiveDate;
-use cloudcensus_core::{Catalog, Category, JurisdictionClass, Provider, ScanData};
+use cloudcensus_core::{Catalog, JurisdictionClass, Provider, ScanData};
 use serde::{Deserialize, Serialize};
 
 pub use checks::{ActivityFacts, Evaluation, ExcludedResource, ObservedLocation, SeenRange};
@@ -178,14 +177,4 @@ pub fn worst(findings: &[Finding]) -> Option<Severity> {
         .filter(|f| f.suppressed.is_none())
         .map(|f| f.severity)
         .max()
-}
-
-/// Whether a category counts for material use (re-exported for callers).
-pub fn is_data_bearing(c: Category) -> bool {
-    c.is_data_bearing()
-}
-
-/// The reference date of a scan: classification uses the jurisdiction table on this day.
-pub fn reference_date(scan: &ScanData) -> NaiveDate {
-    scan.reference_date()
 }

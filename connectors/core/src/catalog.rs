@@ -70,6 +70,15 @@ impl JurisdictionClass {
         }
     }
 
+    /// Outside the EEA and adequacy: a transfer needs a 9c safeguard (or is C2000-excluded).
+    /// `unknown` is not included: it has its own rule (location unknown).
+    pub fn needs_safeguards(self) -> bool {
+        matches!(
+            self,
+            JurisdictionClass::ThirdCountry | JurisdictionClass::C2000Excluded
+        )
+    }
+
     /// Whether personal data may sit here under condition 9a or 9b without further
     /// safeguards.
     pub fn is_eea_or_adequate(self) -> bool {
