@@ -167,15 +167,17 @@ impl Config {
             problems,
         };
         let mut table: toml::Table = toml::from_str(text).map_err(|e| fail(vec![e.to_string()]))?;
+        let mut problems = Vec::new();
         for (var, key) in ENV_OVERRIDES {
             if let Some(v) = env(var) {
                 let value = if *key == "max_concurrency" {
                     match v.trim().parse::<i64>() {
                         Ok(n) => toml::Value::Integer(n),
                         Err(_) => {
-                            return Err(fail(vec![format!(
+                            problems.push(format!(
                                 "{var}='{v}': max_concurrency must be a whole number"
-                            )]));
+                            ));
+                            continue;
                         }
                     }
                 } else {
@@ -184,11 +186,31 @@ impl Config {
                 table.insert(key.to_string(), value);
             }
         }
-        let mut problems = Vec::new();
         let mut unknown = Vec::new();
-        let de = toml::Value::Table(table);
+        let de = toml::Value::Table(table.clone());
         let parsed: Result<Config, _> =
             serde_ignored::deserialize(de, |p| unknown.push(p.to_string()));
+        // serde stops at the first bad value, so the keys after it are never visited:
+        // check each top-level key on its own to name every unknown key and bad value.
+        let mut value_errors = Vec::new();
+        if parsed.is_err() {
+            for (key, value) in &table {
+                let single =
+                    toml::Value::Table(toml::Table::from_iter([(key.clone(), value.clone())]));
+                let r: Result<Config, _> = serde_ignored::deserialize(single, |p| {
+                    let p = p.to_string();
+                    if !unknown.contains(&p) {
+                        unknown.push(p);
+                    }
+                });
+                if let Err(e) = r {
+                    let message = e.to_string();
+                    if !message.contains("missing field") {
+                        value_errors.push(key_error(text, key, &message));
+                    }
+                }
+            }
+        }
         for p in &unknown {
             let at = locate(text, p)
                 .map(|l| format!("line {l}: "))
@@ -203,7 +225,10 @@ impl Config {
         let mut cfg = match parsed {
             Ok(c) => c,
             Err(e) => {
-                problems.push(source_field_error(text, &e.to_string()));
+                if value_errors.is_empty() {
+                    problems.push(source_field_error(text, &e.to_string()));
+                }
+                problems.extend(value_errors);
                 return Err(fail(problems));
             }
         };
@@ -450,6 +475,19 @@ fn disabled_provider(key: &str) -> Option<&'static str> {
     }
 }
 
+/// A bad value under top-level `key`, with its line: serde's message names neither.
+fn key_error(text: &str, key: &str, message: &str) -> String {
+    if message.contains("unknown field `") {
+        return source_field_error(text, message);
+    }
+    let at = locate(text, key)
+        .map(|l| format!("line {l}: "))
+        .unwrap_or_default();
+    // toml adds "\nin `key`" on a line of its own: the key is named already.
+    let message = message.lines().next().unwrap_or(message).trim();
+    format!("{at}{key}: {message}")
+}
+
 /// Adds the line to serde's "unknown field `x`" error, which the connector tables raise
 /// (they deny unknown fields) without a position: the first source table holding that
 /// key is the one.
@@ -514,6 +552,23 @@ mod tests {
             c.matching.tag_keys,
             ["verwerking", "processing-activity", "va-id"]
         );
+    }
+
+    #[test]
+    fn a_wrong_typed_value_is_named_with_its_line_and_keys_after_it_are_still_checked() {
+        let err = parse(
+            "organisation = \"M\"\nmax_concurrency = \"many\"\nlang = 5\nzzz_extra = 1\n[matching]\ncolour = 1\n",
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        for want in [
+            "line 2: max_concurrency: invalid type: string \"many\"",
+            "line 3: lang: invalid type",
+            "line 4: unknown key 'zzz_extra'",
+            "line 6: unknown key 'matching.colour'",
+        ] {
+            assert!(msg.contains(want), "missing {want:?} in {msg}");
+        }
     }
 
     #[test]
