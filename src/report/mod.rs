@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use cloudcensus_core::{Coverage, JurisdictionClass, ScanData};
 
-use crate::rules::{self, Context, Evaluation, SeenRange, Severity};
+use crate::rules::{self, Context, Evaluation, Severity};
 pub use template::Template;
 
 /// One scan of the year, summarised for the cover, the coverage sheet and the charts.
@@ -74,30 +74,32 @@ pub struct StoredScan {
 
 /// Reads the year's scans (oldest first) and builds the report data. Fails when there
 /// is no scan in the year.
+///
+/// Memory: `scans` should load each scan lazily (e.g. a `map` over the scan list), so
+/// only one scan is in memory at a time: a scan is dropped before the next is loaded,
+/// except the last, which the sheets need. First/last seen is kept in a compact
+/// [`SeenIndex`](rules::SeenIndex), and the latest scan is evaluated once (its monthly
+/// counts come from the same evaluation: first/last seen changes no finding).
 pub fn assemble<'a>(
     ctx: Context<'a>,
     year: i32,
-    scans: impl Iterator<Item = Result<StoredScan>>,
+    scans: impl ExactSizeIterator<Item = Result<StoredScan>>,
     generated_at: DateTime<Utc>,
 ) -> Result<ReportData<'a>> {
-    let mut summaries = Vec::new();
-    let mut seen: BTreeMap<String, SeenRange> = BTreeMap::new();
-    let mut latest: Option<ScanData> = None;
-    for scan in scans {
+    let total = scans.len();
+    let mut summaries = Vec::with_capacity(total);
+    let mut seen = rules::SeenIndex::default();
+    let mut latest: Option<(ScanData, Evaluation)> = None;
+    for (i, scan) in scans.enumerate() {
         let StoredScan { data, hash } = scan?;
         let date = data.reference_date();
         for r in &data.resources {
-            seen.entry(r.id.clone())
-                .and_modify(|s| {
-                    s.first = s.first.min(date);
-                    s.last = s.last.max(date);
-                })
-                .or_insert(SeenRange {
-                    first: date,
-                    last: date,
-                });
+            seen.record(&r.id, date);
         }
-        let eval = rules::evaluate(&ctx, &data, None);
+        let last = i + 1 == total;
+        // Only the latest scan's resources are looked up, and by now `seen` holds every
+        // scan up to it: its ranges are final.
+        let eval = rules::evaluate(&ctx, &data, last.then_some(&seen as &dyn rules::SeenLookup));
         summaries.push(ScanSummary {
             id: data.meta.id.clone(),
             period: data.meta.period.clone(),
@@ -109,12 +111,14 @@ pub fn assemble<'a>(
             severities: rules::count_by_severity(&eval.findings),
             by_class: eval.by_class.clone(),
         });
-        latest = Some(data);
+        if last {
+            latest = Some((data, eval));
+        }
+        // Otherwise `data` and `eval` drop here, before the next scan is loaded.
     }
-    let latest = latest.with_context(|| {
+    let (latest, eval) = latest.with_context(|| {
         format!("no scans for {year} in the store: run `cloudcensus scan` (or `cloudcensus import`) first")
     })?;
-    let eval = rules::evaluate(&ctx, &latest, Some(&seen));
     Ok(ReportData {
         ctx,
         year,
