@@ -185,6 +185,11 @@ fn main() -> Result<()> {
         let t0 = Instant::now();
         let data = assemble(st.as_ref(), ctx)?;
         let asm = t0.elapsed().as_secs_f64();
+        println!(
+            "  run {run} after assemble: RSS {:.0} MiB, peak so far {:.0} MiB",
+            common::rss_kib().unwrap_or(0) as f64 / 1024.0,
+            common::peak_rss_kib().unwrap_or(0) as f64 / 1024.0
+        );
 
         let xlsx_path = out.join("report.xlsx");
         std::fs::create_dir_all(&out)?;

@@ -122,7 +122,8 @@ struct Acc<'s> {
     data_bearing: usize,
     first_resource: Option<&'s Resource>,
     providers: BTreeSet<Provider>,
-    by_type: FastMap<&'s str, usize>,
+    // resource type (index into `type_names`) -> count
+    by_type: FastMap<usize, usize>,
     // canonical location (index into `canon`) -> (count, replica_only); an index, so
     // counting a resource needs no allocation.
     locations: FastMap<usize, (usize, bool)>,
@@ -149,6 +150,21 @@ struct RuleText {
     clause: SharedStr,
     action: SharedStr,
 }
+
+/// `format!` into a String sized for a typical message up front: `format!`'s own
+/// estimate is the literal text only, so almost every message grew (reallocated) once
+/// or twice, for hundreds of thousands of findings per evaluation.
+macro_rules! msg {
+    ($($arg:tt)*) => {{
+        let mut s = String::with_capacity(MSG_CAPACITY);
+        std::fmt::Write::write_fmt(&mut s, format_args!($($arg)*))
+            .expect("writing to a String cannot fail");
+        s
+    }};
+}
+
+/// Bytes reserved per message (most are 80–160).
+const MSG_CAPACITY: usize = 160;
 
 struct Emitter<'c> {
     ctx: &'c Context<'c>,
@@ -352,11 +368,11 @@ pub(super) fn run(
             "CB-DEF",
             t!(
                 lang,
-                format!(
+                msg!(
                     "{} valt buiten de scope van het cloudbeleid.",
                     ctx.organisation
                 ),
-                format!("{} is outside the scope of the policy.", ctx.organisation),
+                msg!("{} is outside the scope of the policy.", ctx.organisation),
             ),
         ) {
             eval.findings.push(f);
@@ -387,6 +403,9 @@ pub(super) fn run(
     // Per resource: (placement, canonical id, replica?) of every location, primary
     // first. Reused across resources.
     let mut locs: Vec<(usize, usize, bool)> = Vec::new();
+    // Resource types of linked resources, interned: counted per activity by index.
+    let mut type_ids: FastMap<&str, usize> = FastMap::default();
+    let mut type_names: Vec<&str> = Vec::new();
 
     for (idx, r) in scan.resources.iter().enumerate() {
         scanned_providers.insert(r.provider);
@@ -443,7 +462,7 @@ pub(super) fn run(
                     first_act,
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "{} '{}' heeft een {}locatie in {} ({}), een C2000-uitgesloten land.",
                             r.resource_type,
                             r.name,
@@ -451,7 +470,7 @@ pub(super) fn run(
                             p.location,
                             p.countries.join("+")
                         ),
-                        format!(
+                        msg!(
                             "{} '{}' has a {}location in {} ({}), a C2000-excluded country.",
                             r.resource_type,
                             r.name,
@@ -476,11 +495,12 @@ pub(super) fn run(
                     first_act,
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "{} '{}' heeft geen locatie opgegeven.",
-                            r.resource_type, r.name
+                            r.resource_type,
+                            r.name
                         ),
-                        format!("{} '{}' reports no location.", r.resource_type, r.name),
+                        msg!("{} '{}' reports no location.", r.resource_type, r.name),
                     ),
                 );
             } else if let Some(p) = unknown {
@@ -491,13 +511,19 @@ pub(super) fn run(
                     first_act,
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "{} '{}' staat op '{}': {}.",
-                            r.resource_type, r.name, p.input, p.basis
+                            r.resource_type,
+                            r.name,
+                            p.input,
+                            p.basis
                         ),
-                        format!(
+                        msg!(
                             "{} '{}' is in '{}': {}.",
-                            r.resource_type, r.name, p.input, p.basis
+                            r.resource_type,
+                            r.name,
+                            p.input,
+                            p.basis
                         ),
                     ),
                 );
@@ -511,11 +537,11 @@ pub(super) fn run(
                 None,
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "Tag {key}={value} op {} '{}' noemt een verwerking die niet in het register staat.",
                         r.resource_type, r.name
                     ),
-                    format!(
+                    msg!(
                         "Tag {key}={value} on {} '{}' names an activity the register does not have.",
                         r.resource_type, r.name
                     ),
@@ -530,13 +556,17 @@ pub(super) fn run(
                 first_act,
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "{} '{}' is getagd met rubricering '{}' en staat in de publieke cloud.",
-                        r.resource_type, r.name, c
+                        r.resource_type,
+                        r.name,
+                        c
                     ),
-                    format!(
+                    msg!(
                         "{} '{}' is tagged with classification '{}' and is in public cloud.",
-                        r.resource_type, r.name, c
+                        r.resource_type,
+                        r.name,
+                        c
                     ),
                 ),
             );
@@ -560,13 +590,17 @@ pub(super) fn run(
                         None,
                         t!(
                             lang,
-                            format!(
+                            msg!(
                                 "{} '{}' ({}) is aan geen verwerking gekoppeld.",
-                                r.resource_type, r.name, r.category
+                                r.resource_type,
+                                r.name,
+                                r.category
                             ),
-                            format!(
+                            msg!(
                                 "{} '{}' ({}) is linked to no register activity.",
-                                r.resource_type, r.name, r.category
+                                r.resource_type,
+                                r.name,
+                                r.category
                             ),
                         ),
                     );
@@ -589,6 +623,10 @@ pub(super) fn run(
                 .join("; ");
             eval.excluded.push(ExcludedResource { index: idx, reason });
         }
+        let type_id = *type_ids.entry(r.resource_type.as_str()).or_insert_with(|| {
+            type_names.push(r.resource_type.as_str());
+            type_names.len() - 1
+        });
         for &i in &m.activities {
             let a = &mut acc[i];
             a.resources += 1;
@@ -597,7 +635,7 @@ pub(super) fn run(
             }
             a.first_resource.get_or_insert(r);
             a.providers.insert(r.provider);
-            *a.by_type.entry(r.resource_type.as_str()).or_insert(0) += 1;
+            *a.by_type.entry(type_id).or_insert(0) += 1;
             for &(_, ci, replica) in &locs {
                 let e = a.locations.entry(ci).or_insert((0, true));
                 e.0 += 1;
@@ -614,7 +652,7 @@ pub(super) fn run(
             "CB-COVERAGE",
             t!(
                 lang,
-                format!(
+                msg!(
                     "{} {} regio {} dienst {}: {} ({}).",
                     c.provider,
                     c.scope_id,
@@ -623,7 +661,7 @@ pub(super) fn run(
                     c.status,
                     c.message.as_deref().unwrap_or("-")
                 ),
-                format!(
+                msg!(
                     "{} {} region {} service {}: {} ({}).",
                     c.provider,
                     c.scope_id,
@@ -675,7 +713,7 @@ pub(super) fn run(
             by_type: ac
                 .by_type
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
+                .map(|(k, v)| (type_names[k].to_string(), v))
                 .collect(),
             worst_class: locations.first().map(|l| l.class),
             locations,
@@ -710,12 +748,12 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!(
+                msg!(
                     "Verwerking '{name}' is gerubriceerd als {} en heeft {} resource(s) in de publieke cloud.",
                     a.classification.map(|c| c.label()).unwrap_or_default(),
                     f.resources
                 ),
-                format!(
+                msg!(
                     "Activity '{name}' is classified {} and has {} resource(s) in public cloud.",
                     a.classification.map(|c| c.label()).unwrap_or_default(),
                     f.resources
@@ -733,11 +771,11 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!(
+                msg!(
                     "Het register vermeldt publiek cloudgebruik voor '{name}', gerubriceerd als {}.",
                     a.classification.map(|c| c.label()).unwrap_or_default()
                 ),
-                format!(
+                msg!(
                     "The register states public cloud use for '{name}', classified {}.",
                     a.classification.map(|c| c.label()).unwrap_or_default()
                 ),
@@ -754,8 +792,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!("'{name}' verwerkt persoonsgegevens in de publieke cloud zonder vastgestelde pre-scan DPIA."),
-                    format!("'{name}' processes personal data in public cloud without an approved pre-scan DPIA."),
+                    msg!("'{name}' verwerkt persoonsgegevens in de publieke cloud zonder vastgestelde pre-scan DPIA."),
+                    msg!("'{name}' processes personal data in public cloud without an approved pre-scan DPIA."),
                 ),
             );
         }
@@ -768,8 +806,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!("'{name}' heeft een hoog risico maar geen formele DPIA met datum."),
-                    format!("'{name}' is high risk but has no dated formal DPIA."),
+                    msg!("'{name}' heeft een hoog risico maar geen formele DPIA met datum."),
+                    msg!("'{name}' is high risk but has no dated formal DPIA."),
                 ),
             );
         }
@@ -783,8 +821,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("Voor '{name}' is geen exitstrategie in de overeenkomst geregistreerd."),
-                format!("No exit strategy in the contract is recorded for '{name}'."),
+                msg!("Voor '{name}' is geen exitstrategie in de overeenkomst geregistreerd."),
+                msg!("No exit strategy in the contract is recorded for '{name}'."),
             ),
         );
     }
@@ -802,8 +840,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("Voor '{name}' is geen right-to-audit of SLM-zekerheid geregistreerd."),
-                format!("No right-to-audit or SLM assurance is recorded for '{name}'."),
+                msg!("Voor '{name}' is geen right-to-audit of SLM-zekerheid geregistreerd."),
+                msg!("No right-to-audit or SLM assurance is recorded for '{name}'."),
             ),
         );
     }
@@ -846,8 +884,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!("Het register mist voor '{name}': {}.", missing.join(", ")),
-                    format!("The register lacks for '{name}': {}.", missing.join(", ")),
+                    msg!("Het register mist voor '{name}': {}.", missing.join(", ")),
+                    msg!("The register lacks for '{name}': {}.", missing.join(", ")),
                 ),
             );
         }
@@ -861,10 +899,10 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!(
+                msg!(
                     "De C2000-toets voor '{name}' is niet doorstaan (leverancier of onderaannemer)."
                 ),
-                format!("The C2000 check for '{name}' failed (provider or sub-processor)."),
+                msg!("The C2000 check for '{name}' failed (provider or sub-processor)."),
             ),
         );
     }
@@ -880,8 +918,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("Het DPIA-besluit voor '{name}' is niet gepubliceerd (Woo)."),
-                format!("The DPIA decision for '{name}' is not published (Woo)."),
+                msg!("Het DPIA-besluit voor '{name}' is niet gepubliceerd (Woo)."),
+                msg!("The DPIA decision for '{name}' is not published (Woo)."),
             ),
         );
     }
@@ -902,12 +940,12 @@ fn activity_rules(
             }
             let (nl, en) = if explained {
                 (
-                    format!(
+                    msg!(
                         "Bijzondere persoonsgegevens van '{name}' staan in {} ({}); 9c met explain, maar de explain is niet naar CIO Rijk gestuurd.",
                         l.location,
                         l.countries.join("+")
                     ),
-                    format!(
+                    msg!(
                         "Special-category data of '{name}' is in {} ({}); 9c with an explain, but the explain was not sent to CIO Rijk.",
                         l.location,
                         l.countries.join("+")
@@ -915,13 +953,13 @@ fn activity_rules(
                 )
             } else {
                 (
-                    format!(
+                    msg!(
                         "Bijzondere persoonsgegevens van '{name}' staan in {} ({}, {}) zonder 9c met explain.",
                         l.location,
                         l.countries.join("+"),
                         l.class
                     ),
-                    format!(
+                    msg!(
                         "Special-category data of '{name}' is in {} ({}, {}) without 9c and an explain.",
                         l.location,
                         l.countries.join("+"),
@@ -938,12 +976,12 @@ fn activity_rules(
             }
             let (nl, en) = if safeguards {
                 (
-                    format!(
+                    msg!(
                         "Persoonsgegevens van '{name}' staan in {} ({}); 9c is geregeld, maar de DPIA is niet naar CIO Rijk gestuurd.",
                         l.location,
                         l.countries.join("+")
                     ),
-                    format!(
+                    msg!(
                         "Personal data of '{name}' is in {} ({}); 9c is in place, but the DPIA was not sent to CIO Rijk.",
                         l.location,
                         l.countries.join("+")
@@ -951,13 +989,13 @@ fn activity_rules(
                 )
             } else {
                 (
-                    format!(
+                    msg!(
                         "Persoonsgegevens van '{name}' staan in {} ({}, {}) zonder 9c-waarborg.",
                         l.location,
                         l.countries.join("+"),
                         l.class
                     ),
-                    format!(
+                    msg!(
                         "Personal data of '{name}' is in {} ({}, {}) without a 9c safeguard.",
                         l.location,
                         l.countries.join("+"),
@@ -995,10 +1033,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!(
-                        "'{name}' bevat basisregistratie {regs} in de publieke cloud {why_nl}."
-                    ),
-                    format!("'{name}' holds key register {regs} in public cloud {why_en}."),
+                    msg!("'{name}' bevat basisregistratie {regs} in de publieke cloud {why_nl}."),
+                    msg!("'{name}' holds key register {regs} in public cloud {why_en}."),
                 ),
             );
         }
@@ -1014,14 +1050,14 @@ fn activity_rules(
                     Some(l),
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "'{name}' heeft gegevens in {} ({}{}), niet in de gedeclareerde locaties {}.",
                             l.location,
                             l.countries.join("+"),
                             if l.replica_only { ", replica" } else { "" },
                             a.declared_locations.join(", ")
                         ),
-                        format!(
+                        msg!(
                             "'{name}' has data in {} ({}{}), not among the declared locations {}.",
                             l.location,
                             l.countries.join("+"),
@@ -1055,8 +1091,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("'{name}' staat in gebruik bij {list}, maar de scan vond geen resources die erbij horen."),
-                format!("'{name}' is in use on {list}, but the scan found no resources for it."),
+                msg!("'{name}' staat in gebruik bij {list}, maar de scan vond geen resources die erbij horen."),
+                msg!("'{name}' is in use on {list}, but the scan found no resources for it."),
             ),
         );
     }
@@ -1119,13 +1155,17 @@ fn finish(
                 "CB-SUPPRESS-EXPIRED",
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "Uitzondering {} voor {target} is verlopen op {} (reden: {}).",
-                        s.code, s.expires, s.reason
+                        s.code,
+                        s.expires,
+                        s.reason
                     ),
-                    format!(
+                    msg!(
                         "Suppression {} for {target} expired on {} (reason: {}).",
-                        s.code, s.expires, s.reason
+                        s.code,
+                        s.expires,
+                        s.reason
                     ),
                 ),
             ) {
@@ -1138,11 +1178,11 @@ fn finish(
                 "CB-SUPPRESS-UNMATCHED",
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "Uitzondering {} voor {target} paste op geen enkele bevinding.",
                         s.code
                     ),
-                    format!("Suppression {} for {target} matched no finding.", s.code),
+                    msg!("Suppression {} for {target} matched no finding.", s.code),
                 ),
             )
         {

@@ -12,7 +12,7 @@
 mod checks;
 mod pack;
 mod settings;
-mod shared;
+pub(crate) mod shared;
 
 #[cfg(test)]
 mod tests;
