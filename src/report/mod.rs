@@ -54,7 +54,10 @@ pub struct ReportData<'a> {
     pub year: i32,
     /// The scans of the year, oldest first.
     pub scans: Vec<ScanSummary>,
-    /// The latest scan of the year.
+    /// The latest scan of the year: its meta, scopes, groups and coverage, and of its
+    /// resources only those the sheets list (the evaluation's unregistered and excluded
+    /// ones, in scan order; `eval`'s indexes point into this list). Counts of all
+    /// resources are in `eval` (`resources_total`, `by_class`, ...).
     pub latest: ScanData,
     /// Its evaluation (with first/last seen over the year).
     pub eval: Evaluation,
@@ -112,6 +115,8 @@ pub fn assemble<'a>(
             by_class: eval.by_class.clone(),
         });
         if last {
+            let (mut data, mut eval) = (data, eval);
+            keep_listed_resources(&mut data, &mut eval);
             latest = Some((data, eval));
         }
         // Otherwise `data` and `eval` drop here, before the next scan is loaded.
@@ -128,6 +133,40 @@ pub fn assemble<'a>(
         generated_at,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     })
+}
+
+/// Drops the resources no sheet lists (everything but the unregistered and excluded
+/// ones) and renumbers the evaluation's indexes: a million-resource scan is ~1 GiB in
+/// memory, and the workbook is written after this.
+fn keep_listed_resources(scan: &mut ScanData, eval: &mut Evaluation) {
+    let n = scan.resources.len();
+    let mut new_index = vec![usize::MAX; n];
+    for &(i, _) in &eval.unregistered {
+        new_index[i] = 0;
+    }
+    for x in &eval.excluded {
+        new_index[x.index] = 0;
+    }
+    let mut next = 0;
+    for slot in new_index.iter_mut() {
+        if *slot == 0 {
+            *slot = next;
+            next += 1;
+        }
+    }
+    let mut i = 0;
+    scan.resources.retain(|_| {
+        let keep = new_index[i] != usize::MAX;
+        i += 1;
+        keep
+    });
+    scan.resources.shrink_to_fit();
+    for (idx, _) in &mut eval.unregistered {
+        *idx = new_index[*idx];
+    }
+    for x in &mut eval.excluded {
+        x.index = new_index[x.index];
+    }
 }
 
 /// Output options.
