@@ -172,7 +172,7 @@ impl SeenLookup for BTreeMap<String, SeenRange> {
 
 /// A compact first/last-seen index for a year of large scans: keyed by a 128-bit
 /// fingerprint of the resource id instead of the id itself, so a million resources cost
-/// ~40 MiB instead of a map of owned strings. Two different ids share a fingerprint with
+/// ~50 MiB instead of a map of owned strings. Two different ids share a fingerprint with
 /// probability ~n²/2¹²⁹ (about 10⁻²⁷ for a million ids).
 #[derive(Debug, Default, Clone)]
 pub struct SeenIndex {
