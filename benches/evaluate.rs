@@ -53,13 +53,16 @@ fn main() {
     };
 
     let mut secs = Vec::new();
+    let mut cpus = Vec::new();
     for run in 1..=runs {
         let load = common::load();
+        let cpu0 = common::cpu_secs().unwrap_or(0.0);
         let t = Instant::now();
         let eval = rules::evaluate(&ctx, &scan, None);
         let s = t.elapsed().as_secs_f64();
+        let cpu = common::cpu_secs().unwrap_or(0.0) - cpu0;
         println!(
-            "run {run}: {s:.3} s ({:.0} resources/s), {} findings, {} activities with facts, load {load}",
+            "run {run}: {s:.3} s ({:.0} resources/s; CPU {cpu:.2} s), {} findings, {} activities with facts, load {load}",
             n as f64 / s,
             eval.findings.len(),
             eval.activities.len(),
@@ -70,10 +73,12 @@ fn main() {
         );
         drop(eval);
         secs.push(s);
+        cpus.push(cpu);
     }
     println!(
-        "median of {runs}: {:.3} s for {n} resources x {k} activities (target <= 2 s), load {}",
+        "median of {runs}: {:.3} s (CPU {:.2} s) for {n} resources x {k} activities (target <= 2 s), load {}",
         common::median(secs),
+        common::median(cpus),
         common::load()
     );
     if let Some(kib) = common::peak_rss_kib() {

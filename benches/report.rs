@@ -129,6 +129,20 @@ fn bare_dump(d: &report::ReportData<'_>, t: &Template, path: &Path) -> Result<u6
     Ok(cells_written)
 }
 
+/// Prints the peak RSS since the last reset, then resets it, so each phase shows its own
+/// peak; the overall peak (the final line) is kept in `PEAK`.
+fn phase_peak(run: u64, phase: &str) {
+    let kib = common::peak_rss_kib().unwrap_or(0);
+    PEAK.fetch_max(kib, std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "  run {run} peak RSS during {phase}: {:.0} MiB",
+        kib as f64 / 1024.0
+    );
+    common::reset_peak_rss();
+}
+
+static PEAK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 fn size_mib(p: &Path) -> f64 {
     std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0
 }
@@ -185,12 +199,18 @@ fn main() -> Result<()> {
         let t0 = Instant::now();
         let data = assemble(st.as_ref(), ctx)?;
         let asm = t0.elapsed().as_secs_f64();
+        println!(
+            "  run {run} after assemble: RSS {:.0} MiB",
+            common::rss_kib().unwrap_or(0) as f64 / 1024.0,
+        );
+        phase_peak(run, "assemble");
 
         let xlsx_path = out.join("report.xlsx");
         std::fs::create_dir_all(&out)?;
         let t1 = Instant::now();
         report::write_workbook(&data, &template, &xlsx_path)?;
         let xlsx = t1.elapsed().as_secs_f64();
+        phase_peak(run, "workbook");
 
         // The full `report` output (workbook + CSVs); CSV time = full − workbook.
         let csv_dir = out.join("full");
@@ -204,21 +224,24 @@ fn main() -> Result<()> {
             },
         )?;
         let full_write = t2.elapsed().as_secs_f64();
+        phase_peak(run, "workbook + CSVs");
         let csv = (full_write - xlsx).max(0.0);
 
         let bare_path = out.join("bare.xlsx");
         let t3 = Instant::now();
         let cells = bare_dump(&data, &template, &bare_path)?;
         let bare = t3.elapsed().as_secs_f64();
+        phase_peak(run, "bare dump");
         let total = asm + full_write;
         println!(
             "run {run}: assemble {asm:.2} s, workbook {xlsx:.2} s ({:.1} MiB), csv {csv:.2} s, \
              report total {total:.2} s | bare dump {bare:.2} s ({cells} cells, {:.1} MiB) \
-             -> ratio {:.2}x | {} findings, latest scan {} resources | load {load}",
+             -> ratio {:.2}x | {} findings, latest scan {} resources ({} kept for the sheets) | load {load}",
             size_mib(&xlsx_path),
             size_mib(&bare_path),
             xlsx / bare,
             data.eval.findings.len(),
+            data.eval.resources_total,
             data.latest.resources.len(),
         );
         if let Some(keep) = std::env::var_os("REPORT_CSV_DIR").filter(|_| run == 1) {
@@ -247,7 +270,9 @@ fn main() -> Result<()> {
         common::median(t_bare),
         common::load()
     );
-    if let Some(kib) = common::peak_rss_kib() {
+    if let Some(kib) =
+        common::peak_rss_kib().map(|k| k.max(PEAK.load(std::sync::atomic::Ordering::Relaxed)))
+    {
         println!(
             "peak RSS {}: {:.0} MiB (target < 1024)",
             if reset {

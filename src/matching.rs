@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use cloudcensus_core::{Provider, Resource, ResourceGroup, Scope};
 use serde::{Deserialize, Serialize};
 
-use crate::register::{Register, normalise_id};
+use crate::register::{Register, normalise_id, normalise_id_into};
+use crate::rules::shared::FastMap;
 
 /// The default tag keys that carry an activity id.
 pub const DEFAULT_TAG_KEYS: [&str; 3] = ["verwerking", "processing-activity", "va-id"];
@@ -118,7 +119,7 @@ pub fn normalise_mapping(mapping: &str) -> String {
 /// A matcher built once per (register, scan); [`Matcher::resource`] is then cheap.
 pub struct Matcher<'a> {
     register: &'a Register,
-    by_id: HashMap<String, usize>,
+    by_id: FastMap<String, usize>,
     mappings: HashMap<String, Vec<usize>>,
     excluded: HashMap<String, String>,
     scope_tags: HashMap<(Provider, String), Vec<(String, String)>>,
@@ -139,7 +140,7 @@ impl<'a> Matcher<'a> {
             .iter()
             .map(|k| k.trim().to_ascii_lowercase())
             .collect();
-        let mut by_id = HashMap::new();
+        let mut by_id = FastMap::default();
         let mut mappings: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, a) in register.activities.iter().enumerate() {
             by_id.entry(normalise_id(&a.id)).or_insert(i);
@@ -190,13 +191,15 @@ impl<'a> Matcher<'a> {
     }
 
     fn resolve<K: AsRef<str>, V: AsRef<str>>(&self, tags: &[(K, V)], out: &mut Match) {
+        let mut id = String::new();
         for (key, value) in tags {
             let (key, value) = (key.as_ref(), value.as_ref());
             for part in value.split([',', ';', ' ', '+']) {
                 if part.trim().is_empty() {
                     continue;
                 }
-                match self.by_id.get(&normalise_id(part)) {
+                normalise_id_into(part, &mut id);
+                match self.by_id.get(id.as_str()) {
                     Some(&i) => {
                         if !out.activities.contains(&i) {
                             out.activities.push(i);

@@ -65,10 +65,10 @@ impl Tabular for Row<'_> {
         let f = self.0;
         vec![
             f.severity.to_string(),
-            f.code.clone(),
-            f.activity_id.clone().unwrap_or_default(),
-            f.scope.clone().unwrap_or_default(),
-            f.region.clone().unwrap_or_default(),
+            f.code.to_string(),
+            f.activity_id.as_deref().unwrap_or_default().to_string(),
+            f.scope.as_deref().unwrap_or_default().to_string(),
+            f.region.as_deref().unwrap_or_default().to_string(),
             f.class.map(|c| c.to_string()).unwrap_or_default(),
             f.resource_id.clone().unwrap_or_default(),
             f.message.clone(),
@@ -90,7 +90,7 @@ pub fn run(cli: &Cli, args: &FindingsArgs, out: &mut dyn Write) -> Result<ExitCo
         .iter()
         .filter(|f| args.include_suppressed || f.suppressed.is_none())
         .filter(|f| args.severity.is_none_or(|s| f.severity >= s))
-        .filter(|f| codes.is_empty() || codes.contains(&f.code))
+        .filter(|f| codes.is_empty() || codes.iter().any(|c| f.code == *c))
         .collect();
     match args.format {
         OutputFormat::Json => {

@@ -29,17 +29,23 @@ impl Register {
 /// character outside `[a-z0-9_-]` becomes `-`. `VA-2024-017` → `va-2024-017`. Tags on all
 /// three clouds are matched against ids in this form.
 pub fn normalise_id(id: &str) -> String {
-    id.trim()
-        .chars()
-        .map(|c| {
-            let c = c.to_ascii_lowercase();
-            if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(id.len());
+    normalise_id_into(id, &mut out);
+    out
+}
+
+/// [`normalise_id`] into a reused buffer (cleared first): matching normalises every id
+/// in every resource's tags, a million resources per evaluation.
+pub fn normalise_id_into(id: &str, out: &mut String) {
+    out.clear();
+    out.extend(id.trim().chars().map(|c| {
+        let c = c.to_ascii_lowercase();
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-' {
+            c
+        } else {
+            '-'
+        }
+    }));
 }
 
 /// One processing activity (verwerking), possibly one row per activity × cloud service.

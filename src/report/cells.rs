@@ -84,7 +84,12 @@ fn is_removed(c: char) -> bool {
 /// writes millions of cells).
 pub fn clean_text_cow(s: &str) -> std::borrow::Cow<'_, str> {
     // Byte length bounds the character count, so short clean text is returned as is.
-    if s.len() <= XLSX_MAX_CHARS && !s.chars().any(is_removed) {
+    // Printable ASCII (plus tab and newline) is checked bytewise: the common case, and
+    // much cheaper than decoding characters.
+    let printable_ascii = s
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) || b == b'\n' || b == b'\t');
+    if s.len() <= XLSX_MAX_CHARS && (printable_ascii || !s.chars().any(is_removed)) {
         return std::borrow::Cow::Borrowed(s);
     }
     let mut out: String = s.chars().filter(|c| !is_removed(*c)).collect();

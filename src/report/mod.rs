@@ -20,7 +20,7 @@ use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use cloudcensus_core::{Coverage, JurisdictionClass, ScanData};
 
-use crate::rules::{self, Context, Evaluation, SeenRange, Severity};
+use crate::rules::{self, Context, Evaluation, Severity};
 pub use template::Template;
 
 /// One scan of the year, summarised for the cover, the coverage sheet and the charts.
@@ -54,7 +54,10 @@ pub struct ReportData<'a> {
     pub year: i32,
     /// The scans of the year, oldest first.
     pub scans: Vec<ScanSummary>,
-    /// The latest scan of the year.
+    /// The latest scan of the year: its meta, scopes, groups and coverage, and of its
+    /// resources only those the sheets list (the evaluation's unregistered and excluded
+    /// ones, in scan order; `eval`'s indexes point into this list). Counts of all
+    /// resources are in `eval` (`resources_total`, `by_class`, ...).
     pub latest: ScanData,
     /// Its evaluation (with first/last seen over the year).
     pub eval: Evaluation,
@@ -74,30 +77,32 @@ pub struct StoredScan {
 
 /// Reads the year's scans (oldest first) and builds the report data. Fails when there
 /// is no scan in the year.
+///
+/// Memory: `scans` should load each scan lazily (e.g. a `map` over the scan list), so
+/// only one scan is in memory at a time: a scan is dropped before the next is loaded,
+/// except the last, which the sheets need. First/last seen is kept in a compact
+/// [`SeenIndex`](rules::SeenIndex), and the latest scan is evaluated once (its monthly
+/// counts come from the same evaluation: first/last seen changes no finding).
 pub fn assemble<'a>(
     ctx: Context<'a>,
     year: i32,
-    scans: impl Iterator<Item = Result<StoredScan>>,
+    scans: impl ExactSizeIterator<Item = Result<StoredScan>>,
     generated_at: DateTime<Utc>,
 ) -> Result<ReportData<'a>> {
-    let mut summaries = Vec::new();
-    let mut seen: BTreeMap<String, SeenRange> = BTreeMap::new();
-    let mut latest: Option<ScanData> = None;
-    for scan in scans {
+    let total = scans.len();
+    let mut summaries = Vec::with_capacity(total);
+    let mut seen = rules::SeenIndex::default();
+    let mut latest: Option<(ScanData, Evaluation)> = None;
+    for (i, scan) in scans.enumerate() {
         let StoredScan { data, hash } = scan?;
         let date = data.reference_date();
         for r in &data.resources {
-            seen.entry(r.id.clone())
-                .and_modify(|s| {
-                    s.first = s.first.min(date);
-                    s.last = s.last.max(date);
-                })
-                .or_insert(SeenRange {
-                    first: date,
-                    last: date,
-                });
+            seen.record(&r.id, date);
         }
-        let eval = rules::evaluate(&ctx, &data, None);
+        let last = i + 1 == total;
+        // Only the latest scan's resources are looked up, and by now `seen` holds every
+        // scan up to it: its ranges are final.
+        let eval = rules::evaluate(&ctx, &data, last.then_some(&seen as &dyn rules::SeenLookup));
         summaries.push(ScanSummary {
             id: data.meta.id.clone(),
             period: data.meta.period.clone(),
@@ -109,12 +114,16 @@ pub fn assemble<'a>(
             severities: rules::count_by_severity(&eval.findings),
             by_class: eval.by_class.clone(),
         });
-        latest = Some(data);
+        if last {
+            let (mut data, mut eval) = (data, eval);
+            keep_listed_resources(&mut data, &mut eval);
+            latest = Some((data, eval));
+        }
+        // Otherwise `data` and `eval` drop here, before the next scan is loaded.
     }
-    let latest = latest.with_context(|| {
+    let (latest, eval) = latest.with_context(|| {
         format!("no scans for {year} in the store: run `cloudcensus scan` (or `cloudcensus import`) first")
     })?;
-    let eval = rules::evaluate(&ctx, &latest, Some(&seen));
     Ok(ReportData {
         ctx,
         year,
@@ -124,6 +133,40 @@ pub fn assemble<'a>(
         generated_at,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     })
+}
+
+/// Drops the resources no sheet lists (everything but the unregistered and excluded
+/// ones) and renumbers the evaluation's indexes: a million-resource scan is ~1 GiB in
+/// memory, and the workbook is written after this.
+fn keep_listed_resources(scan: &mut ScanData, eval: &mut Evaluation) {
+    let n = scan.resources.len();
+    let mut new_index = vec![usize::MAX; n];
+    for &(i, _) in &eval.unregistered {
+        new_index[i] = 0;
+    }
+    for x in &eval.excluded {
+        new_index[x.index] = 0;
+    }
+    let mut next = 0;
+    for slot in new_index.iter_mut() {
+        if *slot == 0 {
+            *slot = next;
+            next += 1;
+        }
+    }
+    let mut i = 0;
+    scan.resources.retain(|_| {
+        let keep = new_index[i] != usize::MAX;
+        i += 1;
+        keep
+    });
+    scan.resources.shrink_to_fit();
+    for (idx, _) in &mut eval.unregistered {
+        *idx = new_index[*idx];
+    }
+    for x in &mut eval.excluded {
+        x.index = new_index[x.index];
+    }
 }
 
 /// Output options.

@@ -831,19 +831,19 @@ pub fn produce(
         "findings" => {
             for f in &e.findings {
                 emit(vec![
-                    Cell::text(&f.code),
+                    Cell::text(f.code.as_str()),
                     Cell::text(severity_label(lang, f.severity)),
-                    Cell::text(&f.clause),
-                    Cell::opt_text(f.activity_id.clone()),
+                    Cell::text(f.clause.as_str()),
+                    Cell::opt_text(f.activity_id.as_deref()),
                     Cell::opt_text(f.provider.map(|p| p.as_str())),
-                    Cell::opt_text(f.scope.clone()),
-                    Cell::opt_text(f.region.clone()),
+                    Cell::opt_text(f.scope.as_deref()),
+                    Cell::opt_text(f.region.as_deref()),
                     Cell::text(f.countries.join("+")),
                     Cell::opt_text(f.class.map(|c| class_label(lang, c))),
-                    Cell::opt_text(f.resource_type.clone()),
+                    Cell::opt_text(f.resource_type.as_deref()),
                     Cell::opt_text(f.resource_id.clone()),
                     Cell::text(&f.message),
-                    Cell::text(&f.action),
+                    Cell::text(f.action.as_str()),
                     Cell::opt_text(f.suppressed.clone()),
                 ])?;
             }

@@ -201,6 +201,10 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
 /// How many lines `text` takes in a wrapped column `width` characters wide.
 fn wrapped_lines(text: &str, width: f64) -> usize {
     let per_line = (width * 1.15).max(1.0) as usize;
+    // Bytes bound characters: short text on one line needs no counting.
+    if text.len() <= per_line && !text.contains('\n') {
+        return 1;
+    }
     text.split('\n')
         .map(|l| l.chars().count().div_ceil(per_line).max(1))
         .sum()

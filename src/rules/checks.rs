@@ -4,7 +4,7 @@
 //! Hot path (a million resources): placements are cached per (provider, location
 //! spelling), matching is hash lookups, and accumulators borrow strings from the scan.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use cloudcensus_core::{
@@ -12,7 +12,8 @@ use cloudcensus_core::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Context, Finding, Lang};
+use super::shared::{FastMap, Interner};
+use super::{Context, Countries, Finding, Lang, SharedStr};
 use crate::matching::Matcher;
 use crate::register::{
     Activity, ActivityStatus, C2000Check, Classification, CloudType, RightToAudit, TransferBasis,
@@ -121,10 +122,11 @@ struct Acc<'s> {
     data_bearing: usize,
     first_resource: Option<&'s Resource>,
     providers: BTreeSet<Provider>,
-    by_type: HashMap<&'s str, usize>,
+    // resource type (index into `type_names`) -> count
+    by_type: FastMap<usize, usize>,
     // canonical location (index into `canon`) -> (count, replica_only); an index, so
     // counting a resource needs no allocation.
-    locations: HashMap<usize, (usize, bool)>,
+    locations: FastMap<usize, (usize, bool)>,
     first_seen: Option<NaiveDate>,
     last_seen: Option<NaiveDate>,
 }
@@ -141,28 +143,79 @@ macro_rules! t {
     };
 }
 
+/// A rule's texts, shared by every finding of that code.
+struct RuleText {
+    code: SharedStr,
+    severity: super::Severity,
+    clause: SharedStr,
+    action: SharedStr,
+}
+
+/// `format!` into a String sized for a typical message up front: `format!`'s own
+/// estimate is the literal text only, so almost every message grew (reallocated) once
+/// or twice, for hundreds of thousands of findings per evaluation.
+macro_rules! msg {
+    ($($arg:tt)*) => {{
+        let mut s = String::with_capacity(MSG_CAPACITY);
+        std::fmt::Write::write_fmt(&mut s, format_args!($($arg)*))
+            .expect("writing to a String cannot fail");
+        s
+    }};
+}
+
+/// Bytes reserved per message (most are 80–160).
+const MSG_CAPACITY: usize = 160;
+
 struct Emitter<'c> {
     ctx: &'c Context<'c>,
     out: Vec<Finding>,
+    rules: FastMap<&'c str, RuleText>,
+    intern: Interner,
 }
 
-impl Emitter<'_> {
+impl<'c> Emitter<'c> {
+    fn new(ctx: &'c Context<'c>) -> Self {
+        let rules = ctx
+            .pack
+            .rules
+            .iter()
+            .rev() // the first rule with a code wins, as with `RulePack::rule`
+            .map(|r| {
+                (
+                    r.code.as_str(),
+                    RuleText {
+                        code: SharedStr::from(r.code.as_str()),
+                        severity: r.severity,
+                        clause: SharedStr::from(r.clause.as_str()),
+                        action: SharedStr::from(r.action(ctx.lang)),
+                    },
+                )
+            })
+            .collect();
+        Emitter {
+            ctx,
+            out: Vec::new(),
+            rules,
+            intern: Interner::default(),
+        }
+    }
+
     fn base(&self, code: &str, message: String) -> Option<Finding> {
-        let rule = self.ctx.pack.rule(code)?;
+        let rule = self.rules.get(code)?;
         Some(Finding {
-            code: code.to_string(),
+            code: rule.code.clone(),
             severity: rule.severity,
             clause: rule.clause.clone(),
             provider: None,
             scope: None,
             region: None,
-            countries: Vec::new(),
+            countries: Countries::default(),
             class: None,
             resource_id: None,
             resource_type: None,
             activity_id: None,
             message,
-            action: rule.action(self.ctx.lang).to_string(),
+            action: rule.action.clone(),
             suppressed: None,
         })
     }
@@ -177,17 +230,17 @@ impl Emitter<'_> {
     ) {
         if let Some(mut f) = self.base(code, message) {
             f.provider = Some(r.provider);
-            f.scope = Some(r.scope_id.clone());
+            f.scope = Some(self.intern.str(&r.scope_id));
             f.resource_id = Some(r.id.clone());
-            f.resource_type = Some(r.resource_type.clone());
-            f.activity_id = activity.map(str::to_string);
+            f.resource_type = Some(self.intern.str(&r.resource_type));
+            f.activity_id = activity.map(|a| self.intern.str(a));
             match place {
                 Some(p) => {
-                    f.region = Some(p.location.clone());
-                    f.countries = p.countries.clone();
+                    f.region = Some(self.intern.str(&p.location));
+                    f.countries = self.intern.countries(&p.countries);
                     f.class = Some(p.class);
                 }
-                None => f.region = r.location.clone(),
+                None => f.region = r.location.as_deref().map(|l| self.intern.str(l)),
             }
             self.out.push(f);
         }
@@ -202,17 +255,17 @@ impl Emitter<'_> {
         message: String,
     ) {
         if let Some(mut f) = self.base(code, message) {
-            f.activity_id = Some(a.id.clone());
+            f.activity_id = Some(self.intern.str(&a.id));
             if let Some(r) = sample {
                 f.provider = Some(r.provider);
-                f.scope = Some(r.scope_id.clone());
+                f.scope = Some(self.intern.str(&r.scope_id));
                 f.resource_id = Some(r.id.clone());
-                f.resource_type = Some(r.resource_type.clone());
+                f.resource_type = Some(self.intern.str(&r.resource_type));
             }
             if let Some(l) = loc {
                 f.provider = Some(l.provider);
-                f.region = Some(l.location.clone());
-                f.countries = l.countries.clone();
+                f.region = Some(self.intern.str(&l.location));
+                f.countries = self.intern.countries(&l.countries);
                 f.class = Some(l.class);
             }
             self.out.push(f);
@@ -286,14 +339,11 @@ fn classification_tag(ctx: &Context<'_>, r: &Resource) -> Option<Classification>
 pub(super) fn run(
     ctx: &Context<'_>,
     scan: &ScanData,
-    seen: Option<&BTreeMap<String, SeenRange>>,
+    seen: Option<&dyn super::SeenLookup>,
 ) -> Evaluation {
     let date = scan.reference_date();
     let lang = ctx.lang;
-    let mut em = Emitter {
-        ctx,
-        out: Vec::new(),
-    };
+    let mut em = Emitter::new(ctx);
     let mut eval = Evaluation {
         reference_date: date,
         rule_pack: ctx.pack.name.clone(),
@@ -318,11 +368,11 @@ pub(super) fn run(
             "CB-DEF",
             t!(
                 lang,
-                format!(
+                msg!(
                     "{} valt buiten de scope van het cloudbeleid.",
                     ctx.organisation
                 ),
-                format!("{} is outside the scope of the policy.", ctx.organisation),
+                msg!("{} is outside the scope of the policy.", ctx.organisation),
             ),
         ) {
             eval.findings.push(f);
@@ -330,20 +380,32 @@ pub(super) fn run(
         return eval;
     }
 
+    // Room for about one finding per resource up front: growing a vector of a million
+    // findings by doubling copies it twice over (pages never written stay unmapped).
+    em.out.reserve(scan.resources.len());
     let matcher = Matcher::new(ctx.register, &scan.scopes, &scan.groups, ctx.matching);
     let n_act = ctx.register.activities.len();
     let mut acc: Vec<Acc<'_>> = (0..n_act).map(|_| Acc::default()).collect();
-    let mut places: HashMap<(Provider, &str), Placement> = HashMap::new();
-    // Canonical locations seen, interned: (provider, location) by index.
-    let mut canon: Vec<(Provider, String)> = Vec::new();
-    let mut canon_ids: HashMap<(Provider, String), usize> = HashMap::new();
-    let mut raw_canon: HashMap<(Provider, &str), usize> = HashMap::new();
+    // Placements by index, and per (provider, raw location spelling) the placement and
+    // its canonical location's index, so a resource's locations cost one lookup each.
+    let mut placements: Vec<Placement> = Vec::new();
+    let mut raw_ids: FastMap<(Provider, &str), (usize, usize)> = FastMap::default();
+    // Canonical locations seen, interned: (provider, location) by index, with the index
+    // of one placement of it.
+    let mut canon: Vec<(Provider, String, usize)> = Vec::new();
+    let mut canon_ids: FastMap<(Provider, String), usize> = FastMap::default();
     let mut scanned_providers: BTreeSet<Provider> = BTreeSet::new();
     for c in &scan.coverage {
         if c.status == CoverageStatus::Scanned {
             scanned_providers.insert(c.provider);
         }
     }
+    // Per resource: (placement, canonical id, replica?) of every location, primary
+    // first. Reused across resources.
+    let mut locs: Vec<(usize, usize, bool)> = Vec::new();
+    // Resource types of linked resources, interned: counted per activity by index.
+    let mut type_ids: FastMap<&str, usize> = FastMap::default();
+    let mut type_names: Vec<&str> = Vec::new();
 
     for (idx, r) in scan.resources.iter().enumerate() {
         scanned_providers.insert(r.provider);
@@ -355,35 +417,32 @@ pub(super) fn run(
         let opts = ClassifyOptions {
             dpf_certified: ctx.rules.dpf(r.provider),
         };
-        // Placements of every location, primary first.
         let mut worst: Option<JurisdictionClass> = None;
-        let mut locs: Vec<(&Placement, bool)> = Vec::new();
-        let all: Vec<(&str, bool)> = r
+        locs.clear();
+        let all = r
             .location
             .iter()
             .map(|l| (l.as_str(), false))
-            .chain(r.replica_locations.iter().map(|l| (l.as_str(), true)))
-            .collect();
-        for (raw, _) in &all {
-            places.entry((r.provider, raw)).or_insert_with(|| {
+            .chain(r.replica_locations.iter().map(|l| (l.as_str(), true)));
+        for (raw, replica) in all {
+            let (pi, ci) = *raw_ids.entry((r.provider, raw)).or_insert_with(|| {
                 let p = ctx.catalog.classify(r.provider, raw, date, opts);
+                let pi = placements.len();
                 let key = (r.provider, p.location.clone());
                 let next = canon.len();
-                let id = *canon_ids.entry(key.clone()).or_insert(next);
-                if id == next {
-                    canon.push(key);
+                let ci = *canon_ids.entry(key.clone()).or_insert(next);
+                if ci == next {
+                    canon.push((key.0, key.1, pi));
                 }
-                raw_canon.insert((r.provider, *raw), id);
-                p
+                placements.push(p);
+                (pi, ci)
             });
-        }
-        for (raw, replica) in &all {
-            let p = &places[&(r.provider, *raw)];
-            worst = worst.max(Some(p.class));
-            locs.push((p, *replica));
+            worst = worst.max(Some(placements[pi].class));
+            locs.push((pi, ci, replica));
         }
         let worst = worst.unwrap_or(JurisdictionClass::Unknown);
         *eval.by_class.entry(worst).or_insert(0) += 1;
+        let first_place = locs.first().map(|&(pi, _, _)| &placements[pi]);
 
         let m = matcher.resource(r);
         let first_act = m
@@ -392,9 +451,10 @@ pub(super) fn run(
             .map(|&i| ctx.register.activities[i].id.as_str());
 
         // Per-resource rules.
-        for (p, replica) in &locs {
+        for &(pi, _, replica) in &locs {
+            let p = &placements[pi];
             if p.class == JurisdictionClass::C2000Excluded {
-                let what = if *replica { "replica " } else { "" };
+                let what = if replica { "replica " } else { "" };
                 em.resource(
                     "CB-C2000",
                     r,
@@ -402,15 +462,15 @@ pub(super) fn run(
                     first_act,
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "{} '{}' heeft een {}locatie in {} ({}), een C2000-uitgesloten land.",
                             r.resource_type,
                             r.name,
-                            if *replica { "replica-" } else { "" },
+                            if replica { "replica-" } else { "" },
                             p.location,
                             p.countries.join("+")
                         ),
-                        format!(
+                        msg!(
                             "{} '{}' has a {}location in {} ({}), a C2000-excluded country.",
                             r.resource_type,
                             r.name,
@@ -425,7 +485,8 @@ pub(super) fn run(
         if data_bearing {
             let unknown = locs
                 .iter()
-                .find(|(p, _)| p.class == JurisdictionClass::Unknown);
+                .map(|&(pi, _, _)| &placements[pi])
+                .find(|p| p.class == JurisdictionClass::Unknown);
             if r.location.is_none() {
                 em.resource(
                     "CB-LOC-UNKNOWN",
@@ -434,14 +495,15 @@ pub(super) fn run(
                     first_act,
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "{} '{}' heeft geen locatie opgegeven.",
-                            r.resource_type, r.name
+                            r.resource_type,
+                            r.name
                         ),
-                        format!("{} '{}' reports no location.", r.resource_type, r.name),
+                        msg!("{} '{}' reports no location.", r.resource_type, r.name),
                     ),
                 );
-            } else if let Some((p, _)) = unknown {
+            } else if let Some(p) = unknown {
                 em.resource(
                     "CB-LOC-UNKNOWN",
                     r,
@@ -449,13 +511,19 @@ pub(super) fn run(
                     first_act,
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "{} '{}' staat op '{}': {}.",
-                            r.resource_type, r.name, p.input, p.basis
+                            r.resource_type,
+                            r.name,
+                            p.input,
+                            p.basis
                         ),
-                        format!(
+                        msg!(
                             "{} '{}' is in '{}': {}.",
-                            r.resource_type, r.name, p.input, p.basis
+                            r.resource_type,
+                            r.name,
+                            p.input,
+                            p.basis
                         ),
                     ),
                 );
@@ -465,15 +533,15 @@ pub(super) fn run(
             em.resource(
                 "CB-UNKNOWN-ID",
                 r,
-                locs.first().map(|(p, _)| *p),
+                first_place,
                 None,
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "Tag {key}={value} op {} '{}' noemt een verwerking die niet in het register staat.",
                         r.resource_type, r.name
                     ),
-                    format!(
+                    msg!(
                         "Tag {key}={value} on {} '{}' names an activity the register does not have.",
                         r.resource_type, r.name
                     ),
@@ -484,28 +552,30 @@ pub(super) fn run(
             em.resource(
                 "CB-RUB",
                 r,
-                locs.first().map(|(p, _)| *p),
+                first_place,
                 first_act,
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "{} '{}' is getagd met rubricering '{}' en staat in de publieke cloud.",
-                        r.resource_type, r.name, c
+                        r.resource_type,
+                        r.name,
+                        c
                     ),
-                    format!(
+                    msg!(
                         "{} '{}' is tagged with classification '{}' and is in public cloud.",
-                        r.resource_type, r.name, c
+                        r.resource_type,
+                        r.name,
+                        c
                     ),
                 ),
             );
         }
 
-        let range = seen
-            .and_then(|s| s.get(&r.id).copied())
-            .unwrap_or(SeenRange {
-                first: date,
-                last: date,
-            });
+        let range = seen.and_then(|s| s.seen(&r.id)).unwrap_or(SeenRange {
+            first: date,
+            last: date,
+        });
 
         if m.activities.is_empty() {
             if data_bearing {
@@ -516,17 +586,21 @@ pub(super) fn run(
                     em.resource(
                         "CB-UNREG",
                         r,
-                        locs.first().map(|(p, _)| *p),
+                        first_place,
                         None,
                         t!(
                             lang,
-                            format!(
+                            msg!(
                                 "{} '{}' ({}) is aan geen verwerking gekoppeld.",
-                                r.resource_type, r.name, r.category
+                                r.resource_type,
+                                r.name,
+                                r.category
                             ),
-                            format!(
+                            msg!(
                                 "{} '{}' ({}) is linked to no register activity.",
-                                r.resource_type, r.name, r.category
+                                r.resource_type,
+                                r.name,
+                                r.category
                             ),
                         ),
                     );
@@ -549,6 +623,10 @@ pub(super) fn run(
                 .join("; ");
             eval.excluded.push(ExcludedResource { index: idx, reason });
         }
+        let type_id = *type_ids.entry(r.resource_type.as_str()).or_insert_with(|| {
+            type_names.push(r.resource_type.as_str());
+            type_names.len() - 1
+        });
         for &i in &m.activities {
             let a = &mut acc[i];
             a.resources += 1;
@@ -557,14 +635,11 @@ pub(super) fn run(
             }
             a.first_resource.get_or_insert(r);
             a.providers.insert(r.provider);
-            *a.by_type.entry(r.resource_type.as_str()).or_insert(0) += 1;
-            for (raw, replica) in &all {
-                let e = a
-                    .locations
-                    .entry(raw_canon[&(r.provider, *raw)])
-                    .or_insert((0, true));
+            *a.by_type.entry(type_id).or_insert(0) += 1;
+            for &(_, ci, replica) in &locs {
+                let e = a.locations.entry(ci).or_insert((0, true));
                 e.0 += 1;
-                e.1 &= *replica;
+                e.1 &= replica;
             }
             a.first_seen = Some(a.first_seen.map_or(range.first, |f| f.min(range.first)));
             a.last_seen = Some(a.last_seen.map_or(range.last, |l| l.max(range.last)));
@@ -577,7 +652,7 @@ pub(super) fn run(
             "CB-COVERAGE",
             t!(
                 lang,
-                format!(
+                msg!(
                     "{} {} regio {} dienst {}: {} ({}).",
                     c.provider,
                     c.scope_id,
@@ -586,7 +661,7 @@ pub(super) fn run(
                     c.status,
                     c.message.as_deref().unwrap_or("-")
                 ),
-                format!(
+                msg!(
                     "{} {} region {} service {}: {} ({}).",
                     c.provider,
                     c.scope_id,
@@ -598,8 +673,8 @@ pub(super) fn run(
             ),
         ) {
             f.provider = Some(c.provider);
-            f.scope = Some(c.scope_id.clone());
-            f.region = Some(c.region.clone());
+            f.scope = Some(em.intern.str(&c.scope_id));
+            f.region = Some(em.intern.str(&c.region));
             em.out.push(f);
         }
     }
@@ -610,11 +685,8 @@ pub(super) fn run(
             .locations
             .into_iter()
             .map(|(id, (count, replica_only))| {
-                let (provider, location) = (canon[id].0, canon[id].1.as_str());
-                let p = places
-                    .values()
-                    .find(|p| p.provider == provider && p.location == location)
-                    .expect("placement cached for every observed location");
+                let (provider, location, pi) = (canon[id].0, canon[id].1.as_str(), canon[id].2);
+                let p = &placements[pi];
                 ObservedLocation {
                     provider,
                     location: location.to_string(),
@@ -641,7 +713,7 @@ pub(super) fn run(
             by_type: ac
                 .by_type
                 .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
+                .map(|(k, v)| (type_names[k].to_string(), v))
                 .collect(),
             worst_class: locations.first().map(|l| l.class),
             locations,
@@ -676,12 +748,12 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!(
+                msg!(
                     "Verwerking '{name}' is gerubriceerd als {} en heeft {} resource(s) in de publieke cloud.",
                     a.classification.map(|c| c.label()).unwrap_or_default(),
                     f.resources
                 ),
-                format!(
+                msg!(
                     "Activity '{name}' is classified {} and has {} resource(s) in public cloud.",
                     a.classification.map(|c| c.label()).unwrap_or_default(),
                     f.resources
@@ -699,11 +771,11 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!(
+                msg!(
                     "Het register vermeldt publiek cloudgebruik voor '{name}', gerubriceerd als {}.",
                     a.classification.map(|c| c.label()).unwrap_or_default()
                 ),
-                format!(
+                msg!(
                     "The register states public cloud use for '{name}', classified {}.",
                     a.classification.map(|c| c.label()).unwrap_or_default()
                 ),
@@ -720,8 +792,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!("'{name}' verwerkt persoonsgegevens in de publieke cloud zonder vastgestelde pre-scan DPIA."),
-                    format!("'{name}' processes personal data in public cloud without an approved pre-scan DPIA."),
+                    msg!("'{name}' verwerkt persoonsgegevens in de publieke cloud zonder vastgestelde pre-scan DPIA."),
+                    msg!("'{name}' processes personal data in public cloud without an approved pre-scan DPIA."),
                 ),
             );
         }
@@ -734,8 +806,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!("'{name}' heeft een hoog risico maar geen formele DPIA met datum."),
-                    format!("'{name}' is high risk but has no dated formal DPIA."),
+                    msg!("'{name}' heeft een hoog risico maar geen formele DPIA met datum."),
+                    msg!("'{name}' is high risk but has no dated formal DPIA."),
                 ),
             );
         }
@@ -749,8 +821,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("Voor '{name}' is geen exitstrategie in de overeenkomst geregistreerd."),
-                format!("No exit strategy in the contract is recorded for '{name}'."),
+                msg!("Voor '{name}' is geen exitstrategie in de overeenkomst geregistreerd."),
+                msg!("No exit strategy in the contract is recorded for '{name}'."),
             ),
         );
     }
@@ -768,8 +840,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("Voor '{name}' is geen right-to-audit of SLM-zekerheid geregistreerd."),
-                format!("No right-to-audit or SLM assurance is recorded for '{name}'."),
+                msg!("Voor '{name}' is geen right-to-audit of SLM-zekerheid geregistreerd."),
+                msg!("No right-to-audit or SLM assurance is recorded for '{name}'."),
             ),
         );
     }
@@ -812,8 +884,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!("Het register mist voor '{name}': {}.", missing.join(", ")),
-                    format!("The register lacks for '{name}': {}.", missing.join(", ")),
+                    msg!("Het register mist voor '{name}': {}.", missing.join(", ")),
+                    msg!("The register lacks for '{name}': {}.", missing.join(", ")),
                 ),
             );
         }
@@ -827,10 +899,10 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!(
+                msg!(
                     "De C2000-toets voor '{name}' is niet doorstaan (leverancier of onderaannemer)."
                 ),
-                format!("The C2000 check for '{name}' failed (provider or sub-processor)."),
+                msg!("The C2000 check for '{name}' failed (provider or sub-processor)."),
             ),
         );
     }
@@ -846,8 +918,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("Het DPIA-besluit voor '{name}' is niet gepubliceerd (Woo)."),
-                format!("The DPIA decision for '{name}' is not published (Woo)."),
+                msg!("Het DPIA-besluit voor '{name}' is niet gepubliceerd (Woo)."),
+                msg!("The DPIA decision for '{name}' is not published (Woo)."),
             ),
         );
     }
@@ -868,12 +940,12 @@ fn activity_rules(
             }
             let (nl, en) = if explained {
                 (
-                    format!(
+                    msg!(
                         "Bijzondere persoonsgegevens van '{name}' staan in {} ({}); 9c met explain, maar de explain is niet naar CIO Rijk gestuurd.",
                         l.location,
                         l.countries.join("+")
                     ),
-                    format!(
+                    msg!(
                         "Special-category data of '{name}' is in {} ({}); 9c with an explain, but the explain was not sent to CIO Rijk.",
                         l.location,
                         l.countries.join("+")
@@ -881,13 +953,13 @@ fn activity_rules(
                 )
             } else {
                 (
-                    format!(
+                    msg!(
                         "Bijzondere persoonsgegevens van '{name}' staan in {} ({}, {}) zonder 9c met explain.",
                         l.location,
                         l.countries.join("+"),
                         l.class
                     ),
-                    format!(
+                    msg!(
                         "Special-category data of '{name}' is in {} ({}, {}) without 9c and an explain.",
                         l.location,
                         l.countries.join("+"),
@@ -904,12 +976,12 @@ fn activity_rules(
             }
             let (nl, en) = if safeguards {
                 (
-                    format!(
+                    msg!(
                         "Persoonsgegevens van '{name}' staan in {} ({}); 9c is geregeld, maar de DPIA is niet naar CIO Rijk gestuurd.",
                         l.location,
                         l.countries.join("+")
                     ),
-                    format!(
+                    msg!(
                         "Personal data of '{name}' is in {} ({}); 9c is in place, but the DPIA was not sent to CIO Rijk.",
                         l.location,
                         l.countries.join("+")
@@ -917,13 +989,13 @@ fn activity_rules(
                 )
             } else {
                 (
-                    format!(
+                    msg!(
                         "Persoonsgegevens van '{name}' staan in {} ({}, {}) zonder 9c-waarborg.",
                         l.location,
                         l.countries.join("+"),
                         l.class
                     ),
-                    format!(
+                    msg!(
                         "Personal data of '{name}' is in {} ({}, {}) without a 9c safeguard.",
                         l.location,
                         l.countries.join("+"),
@@ -961,10 +1033,8 @@ fn activity_rules(
                 None,
                 t!(
                     lang,
-                    format!(
-                        "'{name}' bevat basisregistratie {regs} in de publieke cloud {why_nl}."
-                    ),
-                    format!("'{name}' holds key register {regs} in public cloud {why_en}."),
+                    msg!("'{name}' bevat basisregistratie {regs} in de publieke cloud {why_nl}."),
+                    msg!("'{name}' holds key register {regs} in public cloud {why_en}."),
                 ),
             );
         }
@@ -980,14 +1050,14 @@ fn activity_rules(
                     Some(l),
                     t!(
                         lang,
-                        format!(
+                        msg!(
                             "'{name}' heeft gegevens in {} ({}{}), niet in de gedeclareerde locaties {}.",
                             l.location,
                             l.countries.join("+"),
                             if l.replica_only { ", replica" } else { "" },
                             a.declared_locations.join(", ")
                         ),
-                        format!(
+                        msg!(
                             "'{name}' has data in {} ({}{}), not among the declared locations {}.",
                             l.location,
                             l.countries.join("+"),
@@ -1021,8 +1091,8 @@ fn activity_rules(
             None,
             t!(
                 lang,
-                format!("'{name}' staat in gebruik bij {list}, maar de scan vond geen resources die erbij horen."),
-                format!("'{name}' is in use on {list}, but the scan found no resources for it."),
+                msg!("'{name}' staat in gebruik bij {list}, maar de scan vond geen resources die erbij horen."),
+                msg!("'{name}' is in use on {list}, but the scan found no resources for it."),
             ),
         );
     }
@@ -1036,19 +1106,24 @@ fn finish(
     allowed: &mut BTreeMap<String, usize>,
 ) -> Vec<Finding> {
     let lang = ctx.lang;
-    let mut out: Vec<Finding> = Vec::with_capacity(raw.len());
-    for mut f in raw {
-        match ctx.rules.severity.get(&f.code).map(|o| o.apply()) {
-            Some(None) => {
-                *allowed.entry(f.code.clone()).or_insert(0) += 1;
-                continue;
-            }
-            Some(Some(s)) => f.severity = s,
-            None => {}
-        }
-        out.push(f);
+    let mut out = raw;
+    if !ctx.rules.severity.is_empty() {
+        out.retain_mut(
+            |f| match ctx.rules.severity.get(f.code.as_str()).map(|o| o.apply()) {
+                Some(None) => {
+                    *allowed.entry(f.code.to_string()).or_insert(0) += 1;
+                    false
+                }
+                Some(Some(s)) => {
+                    f.severity = s;
+                    true
+                }
+                None => true,
+            },
+        );
     }
     let mut extra = Vec::new();
+    let em = Emitter::new(ctx);
     for s in &ctx.rules.suppress {
         let expired = s.expires < date;
         let mut matched = 0usize;
@@ -1075,27 +1150,27 @@ fn finish(
             .clone()
             .or_else(|| s.activity.clone())
             .unwrap_or_default();
-        let em = Emitter {
-            ctx,
-            out: Vec::new(),
-        };
         if expired && matched > 0 {
             if let Some(mut f) = em.base(
                 "CB-SUPPRESS-EXPIRED",
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "Uitzondering {} voor {target} is verlopen op {} (reden: {}).",
-                        s.code, s.expires, s.reason
+                        s.code,
+                        s.expires,
+                        s.reason
                     ),
-                    format!(
+                    msg!(
                         "Suppression {} for {target} expired on {} (reason: {}).",
-                        s.code, s.expires, s.reason
+                        s.code,
+                        s.expires,
+                        s.reason
                     ),
                 ),
             ) {
                 f.resource_id = s.resource.clone();
-                f.activity_id = s.activity.clone();
+                f.activity_id = s.activity.as_deref().map(SharedStr::from);
                 extra.push(f);
             }
         } else if matched == 0
@@ -1103,38 +1178,159 @@ fn finish(
                 "CB-SUPPRESS-UNMATCHED",
                 t!(
                     lang,
-                    format!(
+                    msg!(
                         "Uitzondering {} voor {target} paste op geen enkele bevinding.",
                         s.code
                     ),
-                    format!("Suppression {} for {target} matched no finding.", s.code),
+                    msg!("Suppression {} for {target} matched no finding.", s.code),
                 ),
             )
         {
             f.resource_id = s.resource.clone();
-            f.activity_id = s.activity.clone();
+            f.activity_id = s.activity.as_deref().map(SharedStr::from);
             extra.push(f);
         }
     }
     out.extend(extra);
-    // A stable sort of indices, then one permutation: the same order as sorting the
-    // findings themselves, without moving ~250-byte structs around a million times.
+    sort_findings(&mut out);
+    out
+}
+
+/// Ranks of the distinct values of interned text: equal text, equal rank; order as
+/// `str`'s. Keyed by allocation address (interned values share one), so ranking a
+/// finding is a hash lookup of an integer.
+fn text_ranks<'f>(values: impl Iterator<Item = &'f SharedStr>) -> FastMap<usize, u32> {
+    let mut distinct: FastMap<usize, &SharedStr> = FastMap::default();
+    for v in values {
+        distinct.entry(v.addr()).or_insert(v);
+    }
+    let mut list: Vec<(usize, &SharedStr)> = distinct.into_iter().collect();
+    list.sort_by(|a, b| a.1.as_str().cmp(b.1.as_str()));
+    let mut ranks = FastMap::default();
+    let mut rank = 0u32;
+    for (i, (addr, v)) in list.iter().enumerate() {
+        if i > 0 && list[i - 1].1.as_str() != v.as_str() {
+            rank += 1;
+        }
+        ranks.insert(*addr, rank);
+    }
+    ranks
+}
+
+/// Sorts findings by severity (worst first), code, activity, provider, scope, resource,
+/// region and message; ties keep their emission order (the order of a stable sort).
+///
+/// The leading fields are packed into one integer key per finding (interned text by
+/// rank), so most comparisons are one integer comparison; the findings are sorted as
+/// indices and then permuted in place, without moving ~200-byte structs around or
+/// allocating a second vector of them.
+fn sort_findings(out: &mut [Finding]) {
+    let codes = text_ranks(out.iter().map(|f| &f.code));
+    let acts = text_ranks(out.iter().filter_map(|f| f.activity_id.as_ref()));
+    let scopes = text_ranks(out.iter().filter_map(|f| f.scope.as_ref()));
+    let opt_rank = |ranks: &FastMap<usize, u32>, v: Option<&SharedStr>| -> u128 {
+        v.map_or(0, |v| u128::from(ranks[&v.addr()]) + 1)
+    };
+    let keys: Vec<u128> = out
+        .iter()
+        .map(|f| {
+            let severity = u128::from(4 - f.severity as u8);
+            let code = u128::from(codes[&f.code.addr()]);
+            let act = opt_rank(&acts, f.activity_id.as_ref());
+            let provider = f.provider.map_or(0, |p| u128::from(p as u8) + 1);
+            let scope = opt_rank(&scopes, f.scope.as_ref());
+            (severity << 120) | (code << 96) | (act << 56) | (provider << 48) | scope
+        })
+        .collect();
     let mut order: Vec<usize> = (0..out.len()).collect();
-    order.sort_by(|&i, &j| {
+    order.sort_unstable_by(|&i, &j| {
         let (a, b) = (&out[i], &out[j]);
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.code.cmp(&b.code))
-            .then_with(|| a.activity_id.cmp(&b.activity_id))
-            .then_with(|| a.provider.cmp(&b.provider))
-            .then_with(|| a.scope.cmp(&b.scope))
+        keys[i]
+            .cmp(&keys[j])
             .then_with(|| a.resource_id.cmp(&b.resource_id))
             .then_with(|| a.region.cmp(&b.region))
             .then_with(|| a.message.cmp(&b.message))
+            .then_with(|| i.cmp(&j))
     });
-    let mut slots: Vec<Option<Finding>> = out.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .map(|i| slots[i].take().expect("each index once"))
-        .collect()
+    // Position k receives the finding at order[k]: follow each cycle with swaps.
+    const DONE: usize = usize::MAX;
+    for start in 0..order.len() {
+        if order[start] == DONE {
+            continue;
+        }
+        let mut cur = start;
+        loop {
+            let src = order[cur];
+            order[cur] = DONE;
+            if src == start {
+                break;
+            }
+            out.swap(cur, src);
+            cur = src;
+        }
+    }
+}
+
+#[cfg(test)]
+mod sort_tests {
+    use super::*;
+    use crate::matching::MatchSettings;
+    use crate::rules::{RulePack, RuleSettings};
+    use crate::synth::Synth;
+    use cloudcensus_core::Catalog;
+
+    /// The comparator findings were sorted with before the packed keys: the packed,
+    /// in-place sort must give exactly the order of a stable sort with it.
+    fn reference_order(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.code.as_str().cmp(b.code.as_str()))
+            .then_with(|| a.activity_id.as_deref().cmp(&b.activity_id.as_deref()))
+            .then_with(|| a.provider.cmp(&b.provider))
+            .then_with(|| a.scope.as_deref().cmp(&b.scope.as_deref()))
+            .then_with(|| a.resource_id.cmp(&b.resource_id))
+            .then_with(|| a.region.as_deref().cmp(&b.region.as_deref()))
+            .then_with(|| a.message.cmp(&b.message))
+    }
+
+    #[test]
+    fn packed_sort_gives_the_order_of_a_stable_sort_on_the_fields() {
+        let synth = Synth::new(7).with_activities(300);
+        let register = synth.register();
+        let scan = synth.scan_data(5_000);
+        let catalog = Catalog::builtin().unwrap();
+        let pack = RulePack::builtin("cloudbeleid-2022").unwrap();
+        let settings = RuleSettings::default();
+        let matching = MatchSettings::default();
+        let ctx = Context {
+            organisation: "Ministerie van Financiën",
+            register: &register,
+            catalog: &catalog,
+            pack: &pack,
+            rules: &settings,
+            matching: &matching,
+            lang: Lang::Nl,
+        };
+        let sorted = run(&ctx, &scan, None).findings;
+        assert!(sorted.len() > 1_000, "a dirty estate: {}", sorted.len());
+        // Shuffle deterministically (reverse, then interleave halves), re-sort both ways.
+        let mut shuffled: Vec<Finding> = sorted.iter().rev().cloned().collect();
+        let half = shuffled.split_off(shuffled.len() / 2);
+        let mut mixed: Vec<Finding> = Vec::new();
+        for (a, b) in shuffled.into_iter().zip(half) {
+            mixed.push(b);
+            mixed.push(a);
+        }
+        // Text that is equal but not interned together must still rank as equal.
+        for f in mixed.iter_mut().step_by(3) {
+            f.scope = f.scope.as_deref().map(SharedStr::from);
+        }
+        let mut expected = mixed.clone();
+        expected.sort_by(reference_order);
+        sort_findings(&mut mixed);
+        assert_eq!(mixed, expected);
+        let mut again = sorted.clone();
+        again.sort_by(reference_order);
+        assert_eq!(sorted, again, "evaluation output is in reference order");
+    }
 }

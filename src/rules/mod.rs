@@ -12,6 +12,7 @@
 mod checks;
 mod pack;
 mod settings;
+pub(crate) mod shared;
 
 #[cfg(test)]
 mod tests;
@@ -20,12 +21,14 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
+use chrono::NaiveDate;
 use cloudcensus_core::{Catalog, JurisdictionClass, Provider, ScanData};
 use serde::{Deserialize, Serialize};
 
 pub use checks::{ActivityFacts, Evaluation, ExcludedResource, ObservedLocation, SeenRange};
 pub use pack::{RuleInfo, RulePack, RulePackError};
 pub use settings::{RuleSettings, SeverityOverride, Suppression};
+pub use shared::{Countries, SharedStr};
 
 use crate::matching::MatchSettings;
 use crate::register::Register;
@@ -88,34 +91,38 @@ impl FromStr for Severity {
 }
 
 /// One finding.
+///
+/// The texts that repeat across findings (code, clause, action, scope, region, type,
+/// activity id, countries) are [`SharedStr`] / [`Countries`], interned once per
+/// evaluation; they serialise exactly like `String` / `Vec<String>`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// Stable rule code, e.g. `CB-UNREG`.
-    pub code: String,
+    pub code: SharedStr,
     /// Severity after overrides.
     pub severity: Severity,
     /// The policy clause (Dutch title and number).
-    pub clause: String,
+    pub clause: SharedStr,
     /// Provider, when the finding concerns cloud resources.
     pub provider: Option<Provider>,
     /// Account / subscription / project.
-    pub scope: Option<String>,
+    pub scope: Option<SharedStr>,
     /// Region (canonical spelling).
-    pub region: Option<String>,
+    pub region: Option<SharedStr>,
     /// Countries of that region.
-    pub countries: Vec<String>,
+    pub countries: Countries,
     /// Jurisdiction class of that region on the scan date.
     pub class: Option<JurisdictionClass>,
     /// Resource id (ARN, ARM id, full name).
     pub resource_id: Option<String>,
     /// Resource type.
-    pub resource_type: Option<String>,
+    pub resource_type: Option<SharedStr>,
     /// Register activity id.
-    pub activity_id: Option<String>,
+    pub activity_id: Option<SharedStr>,
     /// What was found (Dutch or English, per evaluation language).
     pub message: String,
     /// What the owner should do.
-    pub action: String,
+    pub action: SharedStr,
     /// Set when a configured suppression applies: its reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<String>,
@@ -151,13 +158,73 @@ pub struct Context<'a> {
     pub lang: Lang,
 }
 
+/// First/last observation of resources by id, for [`evaluate`].
+pub trait SeenLookup {
+    /// The range for `resource_id`, if it was seen.
+    fn seen(&self, resource_id: &str) -> Option<SeenRange>;
+}
+
+impl SeenLookup for BTreeMap<String, SeenRange> {
+    fn seen(&self, resource_id: &str) -> Option<SeenRange> {
+        self.get(resource_id).copied()
+    }
+}
+
+/// A compact first/last-seen index for a year of large scans: keyed by a 128-bit
+/// fingerprint of the resource id instead of the id itself, so a million resources cost
+/// ~50 MiB instead of a map of owned strings. Two different ids share a fingerprint with
+/// probability ~n²/2¹²⁹ (about 10⁻²⁷ for a million ids).
+#[derive(Debug, Default, Clone)]
+pub struct SeenIndex {
+    map: shared::FastMap<u128, SeenRange>,
+}
+
+impl SeenIndex {
+    fn key(id: &str) -> u128 {
+        use std::hash::{BuildHasher, Hasher};
+        let mut a = shared::FastHasher::default();
+        a.write(id.as_bytes());
+        // A second, independent hash (SipHash with fixed keys: deterministic).
+        let b =
+            std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+                .hash_one(id);
+        (u128::from(a.finish()) << 64) | u128::from(b)
+    }
+
+    /// Records that `resource_id` was seen on `date`.
+    pub fn record(&mut self, resource_id: &str, date: NaiveDate) {
+        self.map
+            .entry(Self::key(resource_id))
+            .and_modify(|s| {
+                s.first = s.first.min(date);
+                s.last = s.last.max(date);
+            })
+            .or_insert(SeenRange {
+                first: date,
+                last: date,
+            });
+    }
+
+    /// Resource ids recorded.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether nothing was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl SeenLookup for SeenIndex {
+    fn seen(&self, resource_id: &str) -> Option<SeenRange> {
+        self.map.get(&Self::key(resource_id)).copied()
+    }
+}
+
 /// Evaluates one scan. `seen` optionally gives per resource id its first and last
 /// observation dates across the store's history; without it both are the scan date.
-pub fn evaluate(
-    ctx: &Context<'_>,
-    scan: &ScanData,
-    seen: Option<&BTreeMap<String, SeenRange>>,
-) -> Evaluation {
+pub fn evaluate(ctx: &Context<'_>, scan: &ScanData, seen: Option<&dyn SeenLookup>) -> Evaluation {
     checks::run(ctx, scan, seen)
 }
 
