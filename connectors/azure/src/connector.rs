@@ -136,7 +136,7 @@ pub async fn connect_with_env(
         cfg.request_timeout_secs,
         cfg.retry_policy(),
     )
-        .map_err(|e| config_err(format!("HTTP client: {e}")))?;
+    .map_err(|e| config_err(format!("HTTP client: {e}")))?;
     let catalog = Catalog::builtin().map_err(|e| ConnectorError::Other {
         provider: Provider::Azure,
         source_name: cfg.name.clone(),

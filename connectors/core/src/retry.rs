@@ -333,7 +333,11 @@ mod tests {
     fn retry_settings_are_checked_with_their_keys() {
         assert!(check_retry_settings(120, 6, 200).is_empty());
         let p = check_retry_settings(0, 0, 60_001).join("\n");
-        for key in ["request_timeout_secs", "max_attempts", "retry_base_delay_ms"] {
+        for key in [
+            "request_timeout_secs",
+            "max_attempts",
+            "retry_base_delay_ms",
+        ] {
             assert!(p.contains(key), "{key} missing in {p}");
         }
         assert!(p.contains("time out at once"), "{p}");

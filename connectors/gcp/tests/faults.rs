@@ -134,8 +134,7 @@ fn exhausted() -> String {
     fixture("errors/resource-exhausted.json")
 }
 
-const UNAVAILABLE: &str =
-    r#"{"error":{"code":503,"message":"The service is currently unavailable.","status":"UNAVAILABLE"}}"#;
+const UNAVAILABLE: &str = r#"{"error":{"code":503,"message":"The service is currently unavailable.","status":"UNAVAILABLE"}}"#;
 
 #[tokio::test]
 async fn transient_429_with_and_without_retry_after_and_503_burst_are_retried_to_a_complete_inventory()
@@ -172,7 +171,10 @@ async fn transient_429_with_and_without_retry_after_and_503_burst_are_retried_to
         ),
         (1, 2, 2)
     );
-    assert!(took >= Duration::from_secs(1), "Retry-After ignored: {took:?}");
+    assert!(
+        took >= Duration::from_secs(1),
+        "Retry-After ignored: {took:?}"
+    );
     assert_eq!(ids, all);
     assert!(
         coverage.iter().all(|c| c.status == CoverageStatus::Scanned),
@@ -195,7 +197,10 @@ async fn endless_429_storm_is_throttled_coverage_for_that_service_only() {
     let st = cov(&coverage, GCS);
     assert_eq!(st.status, CoverageStatus::Throttled, "{st:?}");
     assert!(
-        st.message.as_deref().unwrap().contains("gave up after 3 attempts"),
+        st.message
+            .as_deref()
+            .unwrap()
+            .contains("gave up after 3 attempts"),
         "{st:?}"
     );
     assert_eq!(cov(&coverage, CAI).status, CoverageStatus::Scanned);
@@ -215,7 +220,8 @@ async fn connection_resets_are_retried_and_a_persistent_reset_is_error_coverage(
         Fault::ResetMidResponse,
         Times::N(1),
     );
-    e.proxy.inject("reset", storage(), Fault::Reset, Times::N(2));
+    e.proxy
+        .inject("reset", storage(), Fault::Reset, Times::N(2));
     let c = connect_via(&e, 5).await;
     let (ids, coverage) = scan(&c).await;
     assert_eq!(
@@ -247,7 +253,7 @@ async fn connection_resets_are_retried_and_a_persistent_reset_is_error_coverage(
 
 #[tokio::test]
 async fn answers_slower_than_request_timeout_are_error_coverage_naming_the_timeout_in_bounded_time()
- {
+{
     let e = estate().await;
     e.proxy.inject(
         "slow",
@@ -255,7 +261,8 @@ async fn answers_slower_than_request_timeout_are_error_coverage_naming_the_timeo
         Fault::Delay(Duration::from_secs(30)),
         Times::Always,
     );
-    e.proxy.inject("hang", storage(), Fault::Hang, Times::Always);
+    e.proxy
+        .inject("hang", storage(), Fault::Hang, Times::Always);
     let c = connect_via(&e, 1).await;
     let started = Instant::now();
     let (ids, coverage) = scan(&c).await;
@@ -314,8 +321,15 @@ async fn truncated_json_page_is_error_coverage_naming_the_page_and_what_was_left
 
 #[test]
 fn request_timeout_of_zero_is_a_configuration_error_naming_the_key() {
-    let mut cfg = local_config("projects/alpha-prod", "http://127.0.0.1:1", "http://127.0.0.1:1");
+    let mut cfg = local_config(
+        "projects/alpha-prod",
+        "http://127.0.0.1:1",
+        "http://127.0.0.1:1",
+    );
     cfg.request_timeout_secs = 0;
     let problems = cfg.validate().unwrap_err().join("\n");
-    assert!(problems.contains("`request_timeout_secs` = 0"), "{problems}");
+    assert!(
+        problems.contains("`request_timeout_secs` = 0"),
+        "{problems}"
+    );
 }

@@ -162,7 +162,9 @@ impl Rule {
             }
             Times::N(n) => self
                 .hits
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |h| (h < n).then_some(h + 1))
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |h| {
+                    (h < n).then_some(h + 1)
+                })
                 .is_ok(),
         }
     }
@@ -512,8 +514,10 @@ mod tests {
     async fn get(url: &str, path: &str) -> std::io::Result<Vec<u8>> {
         let addr = url.trim_start_matches("http://");
         let mut s = TcpStream::connect(addr).await?;
-        s.write_all(format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes())
-            .await?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n").as_bytes(),
+        )
+        .await?;
         let mut out = Vec::new();
         s.read_to_end(&mut out).await?;
         Ok(out)

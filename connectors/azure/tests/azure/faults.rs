@@ -253,12 +253,8 @@ async fn connection_resets_are_retried_and_a_persistent_reset_is_error_coverage(
         Fault::ResetMidResponse,
         Times::N(1),
     );
-    e.proxy.inject(
-        "reset",
-        second_page(SUB_A),
-        Fault::Reset,
-        Times::N(2),
-    );
+    e.proxy
+        .inject("reset", second_page(SUB_A), Fault::Reset, Times::N(2));
     e.proxy.inject(
         "reset-always",
         at(SUB_B, "/resources"),
@@ -283,7 +279,7 @@ async fn connection_resets_are_retried_and_a_persistent_reset_is_error_coverage(
 
 #[tokio::test]
 async fn answers_slower_than_request_timeout_are_error_coverage_naming_the_timeout_in_bounded_time()
- {
+{
     let e = estate().await;
     e.proxy.inject(
         "slow",
@@ -362,9 +358,10 @@ fn request_timeout_of_zero_is_a_configuration_error_naming_the_key() {
     let p = cfg.problems().join("\n");
     assert!(p.contains("`request_timeout_secs` = 0"), "{p}");
     assert!(p.contains("`max_attempts` = 0"), "{p}");
-    let parsed: cloudcensus_azure::AzureSourceConfig =
-        toml::from_str("name = \"x\"\nrequest_timeout_secs = 30\nmax_attempts = 4\nretry_base_delay_ms = 50\n")
-            .unwrap();
+    let parsed: cloudcensus_azure::AzureSourceConfig = toml::from_str(
+        "name = \"x\"\nrequest_timeout_secs = 30\nmax_attempts = 4\nretry_base_delay_ms = 50\n",
+    )
+    .unwrap();
     assert_eq!(
         (
             parsed.request_timeout_secs,
