@@ -315,7 +315,7 @@ impl Arm {
             let items = match page.get("value") {
                 Some(Value::Array(a)) => a.clone(),
                 _ => {
-                    return Err(CallError {
+                    return Err(on_page_n(CallError {
                         error: ArmError::Decode(format!(
                             "{}: no `value` array in the list response",
                             redact(&url)
@@ -323,8 +323,7 @@ impl Arm {
                         throttled: false,
                         attempts: 1,
                         page: None,
-                    })
-                    .map_err(on_page_n);
+                    }));
                 }
             };
             on_page(items);
