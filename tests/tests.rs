@@ -6,6 +6,7 @@ mod util;
 
 mod catalog_cli;
 mod demo_cli;
+mod faults_cli;
 mod register_cli;
 mod rules_cli;
 mod scan_e2e;

@@ -98,6 +98,36 @@ pub struct AwsSourceConfig {
     /// Maximum AWS API calls in flight at once (default 16).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
+    /// Longest one attempt of an AWS call may take, in seconds (the SDK's operation
+    /// attempt timeout; default 60). A timed-out attempt is retried; when attempts run
+    /// out the call is an `error` coverage entry naming this key.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Attempts per call, the first included, in the SDK's adaptive retry mode
+    /// (default 6). Still throttled after the last one → `throttled` coverage.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// The SDK's initial backoff in milliseconds (default 1000): attempt n waits a
+    /// random time up to `base × 2^(n-1)`, capped at 20 s.
+    #[serde(default = "default_retry_base_delay_ms")]
+    pub retry_base_delay_ms: u64,
+}
+
+/// Default for [`AwsSourceConfig::request_timeout_secs`].
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
+/// Default for [`AwsSourceConfig::max_attempts`].
+pub const DEFAULT_MAX_ATTEMPTS: u32 = 6;
+
+fn default_request_timeout_secs() -> u64 {
+    DEFAULT_REQUEST_TIMEOUT_SECS
+}
+
+fn default_max_attempts() -> u32 {
+    DEFAULT_MAX_ATTEMPTS
+}
+
+fn default_retry_base_delay_ms() -> u64 {
+    1000
 }
 
 fn default_max_concurrency() -> usize {
@@ -121,7 +151,18 @@ impl AwsSourceConfig {
             external_id: None,
             endpoint_url: None,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            max_attempts: DEFAULT_MAX_ATTEMPTS,
+            retry_base_delay_ms: default_retry_base_delay_ms(),
         }
+    }
+
+    /// The worst-case time one call can take before it becomes coverage: every attempt
+    /// timing out plus the SDK's longest backoff (20 s) between attempts.
+    pub fn worst_case_call(&self) -> std::time::Duration {
+        let n = self.max_attempts.max(1);
+        std::time::Duration::from_secs(self.request_timeout_secs).saturating_mul(n)
+            + std::time::Duration::from_secs(20).saturating_mul(n - 1)
     }
 
     /// Checks what serde cannot: value shapes and combinations. Every problem is
@@ -134,6 +175,11 @@ impl AwsSourceConfig {
         if self.max_concurrency == 0 {
             problems.push("max_concurrency: must be at least 1 (default 16)".into());
         }
+        problems.extend(cloudcensus_core::retry::check_retry_settings(
+            self.request_timeout_secs,
+            self.max_attempts,
+            self.retry_base_delay_ms,
+        ));
         for (key, ids) in [
             ("include_accounts", &self.include_accounts),
             ("exclude_accounts", &self.exclude_accounts),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
@@ -16,13 +17,15 @@ use cloudcensus_core::{
 };
 use futures::StreamExt;
 use futures::stream::BoxStream;
+use std::time::Duration;
 
 use crate::config::AwsSourceConfig;
 use crate::errors::{call_error, error_chain};
 use crate::recorder::OperationRecorder;
 
-/// Attempts per AWS call (first try included) in the SDK's adaptive retry mode.
-pub const MAX_ATTEMPTS: u32 = 6;
+/// Attempts per AWS call (first try included) in the SDK's adaptive retry mode, unless
+/// the source sets `max_attempts`.
+pub const MAX_ATTEMPTS: u32 = crate::config::DEFAULT_MAX_ATTEMPTS;
 
 /// Region used for account-wide calls when neither the profile nor the environment sets
 /// one.
@@ -83,7 +86,17 @@ pub async fn connect_with_sdk_config(
     let mut builder = sdk
         .into_builder()
         .region(Region::new(home_region.clone()))
-        .retry_config(RetryConfig::adaptive().with_max_attempts(MAX_ATTEMPTS));
+        .retry_config(
+            RetryConfig::adaptive()
+                .with_max_attempts(cfg.max_attempts.max(1))
+                .with_initial_backoff(Duration::from_millis(cfg.retry_base_delay_ms)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(Duration::from_secs(cfg.request_timeout_secs))
+                .connect_timeout(Duration::from_secs(cfg.request_timeout_secs.min(10)))
+                .build(),
+        );
     if let Some(url) = &cfg.endpoint_url {
         builder = builder.endpoint_url(url);
     }

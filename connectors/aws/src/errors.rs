@@ -81,6 +81,14 @@ where
                 Some(se.raw().status().as_u16()),
             )
         }
+        SdkError::TimeoutError(_) => (
+            None,
+            Some(format!(
+                "no answer within request_timeout_secs ({})",
+                error_chain(err)
+            )),
+            None,
+        ),
         other => (None, Some(error_chain(other)), None),
     };
     let status = classify(code.as_deref(), http);

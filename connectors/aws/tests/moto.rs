@@ -747,3 +747,6 @@ async fn the_interceptor_refuses_writes_before_they_are_sent() {
         .collect();
     assert!(names.is_empty(), "{names:?}");
 }
+
+#[path = "moto/faults.rs"]
+mod faults;

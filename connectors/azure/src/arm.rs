@@ -29,9 +29,12 @@ pub(crate) enum ArmError {
         code: String,
         message: String,
     },
-    /// No HTTP answer (connection, TLS, timeout).
+    /// No HTTP answer (connection refused or reset, TLS).
     #[error("request failed: {0}")]
     Transport(String),
+    /// No complete answer within `request_timeout_secs`.
+    #[error("no answer within request_timeout_secs = {0} s")]
+    Timeout(u64),
     /// The answer was not the JSON we expected.
     #[error("invalid response: {0}")]
     Decode(String),
@@ -49,6 +52,9 @@ pub(crate) struct CallError {
     pub error: ArmError,
     pub throttled: bool,
     pub attempts: u32,
+    /// The page of a list operation that failed, when it was not the first: the items
+    /// of the earlier pages were delivered, the list is incomplete.
+    pub page: Option<u32>,
 }
 
 impl From<RetryError<ArmError>> for CallError {
@@ -57,6 +63,7 @@ impl From<RetryError<ArmError>> for CallError {
             error: e.error,
             throttled: e.throttled,
             attempts: e.attempts,
+            page: None,
         }
     }
 }
@@ -81,6 +88,18 @@ impl CallError {
 
     /// The coverage message.
     pub(crate) fn message(&self) -> String {
+        match self.page {
+            Some(n) => format!(
+                "page {n} of the list failed, the items of the {} earlier page(s) are kept \
+                 but the list is incomplete: {}",
+                n - 1,
+                self.call_message()
+            ),
+            None => self.call_message(),
+        }
+    }
+
+    fn call_message(&self) -> String {
         if self.throttled {
             format!(
                 "{} (throttled; gave up after {} attempts)",
@@ -100,6 +119,7 @@ pub(crate) struct Arm {
     base: Url,
     scope: String,
     tokens: TokenSource,
+    timeout_secs: u64,
     pub(crate) retry: RetryPolicy,
     jitter: Box<dyn Jitter>,
     limit: Arc<Semaphore>,
@@ -121,11 +141,14 @@ impl Arm {
         scope: String,
         tokens: TokenSource,
         max_concurrency: usize,
+        timeout_secs: u64,
+        retry: RetryPolicy,
     ) -> Result<Arm, String> {
+        let timeout = Duration::from_secs(timeout_secs.max(1));
         let http = reqwest::Client::builder()
             .user_agent(concat!("cloudcensus/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(15))
-            .timeout(Duration::from_secs(120))
+            .connect_timeout(timeout.min(Duration::from_secs(15)))
+            .timeout(timeout)
             .build()
             .map_err(|e| e.to_string())?;
         Ok(Arm {
@@ -133,7 +156,8 @@ impl Arm {
             base,
             scope,
             tokens,
-            retry: RetryPolicy::default(),
+            timeout_secs,
+            retry,
             jitter: Box::new(ClockJitter::default()),
             limit: Arc::new(Semaphore::new(max_concurrency.max(1))),
         })
@@ -150,6 +174,7 @@ impl Arm {
             error: ArmError::Decode(format!("bad URL {path_and_query}: {e}")),
             throttled: false,
             attempts: 0,
+            page: None,
         })
     }
 
@@ -212,25 +237,13 @@ impl Arm {
         tracing::debug!(url = %redact(url), "azure request");
         let resp = match req.send().await {
             Ok(r) => r,
-            Err(e) => {
-                return Attempt::Retry {
-                    error: ArmError::Transport(e.without_url().to_string()),
-                    retry_after: None,
-                    throttled: false,
-                };
-            }
+            Err(e) => return self.transport_failure(e),
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = match resp.text().await {
             Ok(t) => t,
-            Err(e) => {
-                return Attempt::Retry {
-                    error: ArmError::Transport(e.without_url().to_string()),
-                    retry_after: None,
-                    throttled: false,
-                };
-            }
+            Err(e) => return self.transport_failure(e),
         };
         if (200..300).contains(&status) {
             if let Some(q) = header_str(&headers, "x-ms-user-quota-remaining") {
@@ -238,7 +251,11 @@ impl Arm {
             }
             return match serde_json::from_str(&text) {
                 Ok(v) => Attempt::Done(v),
-                Err(e) => Attempt::Fail(ArmError::Decode(e.to_string())),
+                Err(e) => Attempt::Fail(ArmError::Decode(format!(
+                    "{} answered {} bytes that are not valid JSON ({e})",
+                    redact(url),
+                    text.len()
+                ))),
             };
         }
         let (code, message) = error_body(&text);
@@ -262,6 +279,20 @@ impl Arm {
         }
     }
 
+    /// A failure without an HTTP answer: retried, with the timeout named when it was one.
+    fn transport_failure(&self, e: reqwest::Error) -> Attempt<Value, ArmError> {
+        let error = if e.is_timeout() {
+            ArmError::Timeout(self.timeout_secs)
+        } else {
+            ArmError::Transport(error_chain(&e.without_url()))
+        };
+        Attempt::Retry {
+            error,
+            retry_after: None,
+            throttled: false,
+        }
+    }
+
     /// GETs every page of a list operation (`value` + `nextLink`), calling `on_page`
     /// with each page's items as they arrive. On failure, the items already delivered
     /// stay delivered and the error is returned.
@@ -271,19 +302,28 @@ impl Arm {
         mut on_page: impl FnMut(Vec<Value>),
     ) -> Result<(), CallError> {
         let mut next = Some(first);
+        let mut number = 0u32;
         while let Some(url) = next.take() {
-            let page = self.get(&url).await?;
+            number += 1;
+            let on_page_n = |mut e: CallError| {
+                if number > 1 {
+                    e.page = Some(number);
+                }
+                e
+            };
+            let page = self.get(&url).await.map_err(on_page_n)?;
             let items = match page.get("value") {
                 Some(Value::Array(a)) => a.clone(),
                 _ => {
-                    return Err(CallError {
+                    return Err(on_page_n(CallError {
                         error: ArmError::Decode(format!(
                             "{}: no `value` array in the list response",
                             redact(&url)
                         )),
                         throttled: false,
                         attempts: 1,
-                    });
+                        page: None,
+                    }));
                 }
             };
             on_page(items);
@@ -292,7 +332,7 @@ impl Arm {
                 .and_then(Value::as_str)
                 .filter(|s| !s.is_empty())
             {
-                next = Some(self.same_origin(link)?);
+                next = Some(self.same_origin(link).map_err(on_page_n)?);
             }
         }
         Ok(())
@@ -305,6 +345,7 @@ impl Arm {
             error: ArmError::ForeignLink(msg),
             throttled: false,
             attempts: 1,
+            page: None,
         };
         let url = Url::parse(link).map_err(|e| fail(format!("{e}")))?;
         if url.origin() != self.base.origin() {
@@ -355,6 +396,21 @@ fn error_body(text: &str) -> (String, String) {
     (code, message)
 }
 
+/// The error and its sources on one line ("connection reset by peer" sits in a source).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}
+
 /// The URL without its query (which may carry a SAS or skip token) for logs.
 pub(crate) fn redact(url: &Url) -> String {
     let mut u = url.clone();
@@ -394,6 +450,7 @@ mod tests {
                 },
                 throttled,
                 attempts: 1,
+                page: None,
             }
             .status()
         };

@@ -158,10 +158,37 @@ pub struct AzureSourceConfig {
     /// Upper bound on concurrent requests this source makes (default 8).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
+    /// Longest one HTTP attempt may take, in seconds, from connecting to the last byte
+    /// of the answer (default 120; a Resource Graph page of 1 000 rows can be slow).
+    /// A call that times out is retried like a 5xx; when attempts run out it becomes
+    /// an `error` coverage entry naming this key.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Attempts per call, the first included (default 6). 429, 5xx, resets and
+    /// timeouts are retried; a call still throttled after the last attempt is
+    /// `throttled` coverage.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Backoff base in milliseconds (default 200): attempt n waits up to
+    /// `base × 2^(n-1)` (full jitter), capped at 30 s; a server's `Retry-After` wins.
+    #[serde(default = "default_retry_base_delay_ms")]
+    pub retry_base_delay_ms: u64,
 }
 
 fn default_max_concurrency() -> usize {
     8
+}
+
+fn default_request_timeout_secs() -> u64 {
+    120
+}
+
+fn default_max_attempts() -> u32 {
+    6
+}
+
+fn default_retry_base_delay_ms() -> u64 {
+    200
 }
 
 impl AzureSourceConfig {
@@ -183,7 +210,26 @@ impl AzureSourceConfig {
             blob_endpoint_template: None,
             blob_sas_env: None,
             max_concurrency: default_max_concurrency(),
+            request_timeout_secs: default_request_timeout_secs(),
+            max_attempts: default_max_attempts(),
+            retry_base_delay_ms: default_retry_base_delay_ms(),
         }
+    }
+
+    /// The retry policy these settings describe.
+    pub fn retry_policy(&self) -> cloudcensus_core::retry::RetryPolicy {
+        cloudcensus_core::retry::RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base_delay: std::time::Duration::from_millis(self.retry_base_delay_ms),
+            max_delay: cloudcensus_core::retry::RetryPolicy::default().max_delay,
+        }
+    }
+
+    /// The worst-case time one call can take before it becomes coverage:
+    /// every attempt timing out plus the longest wait between attempts.
+    pub fn worst_case_call(&self) -> std::time::Duration {
+        self.retry_policy()
+            .worst_case(std::time::Duration::from_secs(self.request_timeout_secs))
     }
 
     /// Every problem with this configuration, each naming the key and what to do.
@@ -265,6 +311,11 @@ impl AzureSourceConfig {
         if self.max_concurrency == 0 {
             p.push("`max_concurrency` must be at least 1".to_string());
         }
+        p.extend(cloudcensus_core::retry::check_retry_settings(
+            self.request_timeout_secs,
+            self.max_attempts,
+            self.retry_base_delay_ms,
+        ));
         p
     }
 

@@ -128,8 +128,15 @@ pub async fn connect_with_env(
     } else {
         None
     };
-    let arm = Arm::new(base, cfg.cloud.arm_scope(), tokens, cfg.max_concurrency)
-        .map_err(|e| config_err(format!("HTTP client: {e}")))?;
+    let arm = Arm::new(
+        base,
+        cfg.cloud.arm_scope(),
+        tokens,
+        cfg.max_concurrency,
+        cfg.request_timeout_secs,
+        cfg.retry_policy(),
+    )
+    .map_err(|e| config_err(format!("HTTP client: {e}")))?;
     let catalog = Catalog::builtin().map_err(|e| ConnectorError::Other {
         provider: Provider::Azure,
         source_name: cfg.name.clone(),
@@ -364,6 +371,7 @@ impl AzureConnector {
                     ),
                     throttled: false,
                     attempts: 1,
+                    page: None,
                 })?;
                 for row in rows {
                     let Some(sid) = row.get("subscriptionId").and_then(Value::as_str) else {

@@ -2,6 +2,8 @@
 //!
 //! * `arm_scan` and `graph_scan`: a local Resource Manager / Resource Graph mock on
 //!   127.0.0.1 (wiremock) whose payloads follow the Azure REST reference.
+//! * `faults`: the fault matrix (429 storms, 503 bursts, resets, timeouts, truncated
+//!   pages) through `cloudcensus-faultproxy` in front of the Resource Manager mock.
 //! * `azurite`: blob containers through the official storage crate against Azurite,
 //!   started by `scripts/test` (`CLOUDCENSUS_TEST_AZURITE`).
 
@@ -19,3 +21,6 @@ mod azurite;
 
 #[path = "azure/docs.rs"]
 mod docs;
+
+#[path = "azure/faults.rs"]
+mod faults;

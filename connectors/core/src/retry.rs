@@ -165,6 +165,60 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The longest one call can take under this policy when every attempt runs into
+    /// `attempt_timeout`: all attempts plus the longest wait between each two. This is
+    /// the bound a hanging endpoint costs per call before it becomes coverage.
+    pub fn worst_case(&self, attempt_timeout: Duration) -> Duration {
+        let n = self.max_attempts.max(1);
+        attempt_timeout.saturating_mul(n) + self.max_delay.saturating_mul(n - 1)
+    }
+}
+
+/// Largest accepted `request_timeout_secs`.
+pub const MAX_REQUEST_TIMEOUT_SECS: u64 = 3600;
+/// Largest accepted `max_attempts`.
+pub const MAX_ATTEMPTS_LIMIT: u32 = 20;
+/// Largest accepted `retry_base_delay_ms`.
+pub const MAX_RETRY_BASE_DELAY_MS: u64 = 60_000;
+
+/// Checks the retry and timeout keys every connector shares (`request_timeout_secs`,
+/// `max_attempts`, `retry_base_delay_ms`); one message per problem, naming the key.
+pub fn check_retry_settings(
+    request_timeout_secs: u64,
+    max_attempts: u32,
+    retry_base_delay_ms: u64,
+) -> Vec<String> {
+    let mut p = Vec::new();
+    if request_timeout_secs == 0 {
+        p.push(
+            "`request_timeout_secs` = 0: every request would time out at once; use at least 1 \
+             (seconds; default 120)"
+                .to_string(),
+        );
+    } else if request_timeout_secs > MAX_REQUEST_TIMEOUT_SECS {
+        p.push(format!(
+            "`request_timeout_secs` = {request_timeout_secs}: at most {MAX_REQUEST_TIMEOUT_SECS} \
+             (one hour per request)"
+        ));
+    }
+    if max_attempts == 0 {
+        p.push(
+            "`max_attempts` = 0: use at least 1 (the first attempt counts; default 6)".to_string(),
+        );
+    } else if max_attempts > MAX_ATTEMPTS_LIMIT {
+        p.push(format!(
+            "`max_attempts` = {max_attempts}: at most {MAX_ATTEMPTS_LIMIT}"
+        ));
+    }
+    if retry_base_delay_ms > MAX_RETRY_BASE_DELAY_MS {
+        p.push(format!(
+            "`retry_base_delay_ms` = {retry_base_delay_ms}: at most {MAX_RETRY_BASE_DELAY_MS}"
+        ));
+    }
+    p
+}
+
 /// Parses an HTTP `Retry-After` value given in seconds (the form cloud APIs use).
 pub fn parse_retry_after_seconds(value: &str) -> Option<Duration> {
     let v = value.trim();
@@ -264,6 +318,30 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.error, "403");
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn worst_case_is_every_attempt_timing_out_plus_the_longest_waits() {
+        let p = policy();
+        assert_eq!(
+            p.worst_case(Duration::from_secs(2)),
+            Duration::from_secs(4 * 2 + 3 * 5)
+        );
+    }
+
+    #[test]
+    fn retry_settings_are_checked_with_their_keys() {
+        assert!(check_retry_settings(120, 6, 200).is_empty());
+        let p = check_retry_settings(0, 0, 60_001).join("\n");
+        for key in [
+            "request_timeout_secs",
+            "max_attempts",
+            "retry_base_delay_ms",
+        ] {
+            assert!(p.contains(key), "{key} missing in {p}");
+        }
+        assert!(p.contains("time out at once"), "{p}");
+        assert_eq!(check_retry_settings(3601, 21, 0).len(), 2);
     }
 
     #[test]

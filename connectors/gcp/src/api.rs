@@ -17,6 +17,8 @@ use crate::error::ApiFailure;
 /// Shared per-connector call context.
 pub(crate) struct Ctx {
     pub retry: RetryPolicy,
+    /// `request_timeout_secs`, named in the message of a call that timed out.
+    pub timeout_secs: u64,
     pub jitter: Arc<dyn Jitter>,
     pub limit: Arc<Semaphore>,
     pub catalog: Arc<Catalog>,
@@ -41,7 +43,14 @@ impl Ctx {
                 }
             })
             .await
-            .map_err(ApiFailure::from_retry)
+            .map_err(|e| {
+                let mut f = ApiFailure::from_retry(e);
+                f.message = f.message.replace(
+                    crate::error::TIMEOUT_MARK,
+                    &format!("request_timeout_secs = {} s", self.timeout_secs),
+                );
+                f
+            })
     }
 
     /// A provider location in the catalog's spelling.
@@ -49,6 +58,21 @@ impl Ctx {
         let raw = raw.trim();
         (!raw.is_empty()).then(|| self.catalog.normalise(cloudcensus_core::Provider::Gcp, raw))
     }
+}
+
+/// Names the failed page of a list when it was not the first: the resources of the
+/// earlier pages are dropped (the coverage entry says the list failed), and the message
+/// says how many, so nobody reads the gap as "there were only that many".
+pub(crate) fn failed_page(mut f: ApiFailure, page: u32, dropped: usize) -> ApiFailure {
+    if page > 1 {
+        f.message = format!(
+            "page {page} failed; the {dropped} resources of the {} earlier page(s) are not \
+             recorded: {}",
+            page - 1,
+            f.message
+        );
+    }
+    f
 }
 
 /// Guards a paging loop against a server that hands back the token it was given.

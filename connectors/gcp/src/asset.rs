@@ -9,7 +9,7 @@ use cloudcensus_core::{Category, Provider, Resource};
 use google_cloud_asset_v1::client::AssetService;
 use google_cloud_asset_v1::model::ResourceSearchResult;
 
-use crate::api::{Ctx, next_token, timestamp};
+use crate::api::{Ctx, failed_page, next_token, timestamp};
 use crate::error::{ApiFailure, classify_gax};
 
 /// Service name in coverage entries.
@@ -42,7 +42,8 @@ pub(crate) async fn search_project(
                     }
                 }
             })
-            .await?;
+            .await
+            .map_err(|f| failed_page(f, pages + 1, out.len()))?;
         pages += 1;
         out.extend(
             page.results

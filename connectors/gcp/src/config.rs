@@ -48,6 +48,34 @@ pub struct GcpSourceConfig {
     /// Upper bound on API requests this source has in flight at once. Default 8.
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
+    /// Longest one HTTP attempt may take, in seconds (default 120: a page of 500 search
+    /// results is large). A timed-out attempt is retried; when attempts run out it is
+    /// an `error` coverage entry naming this key.
+    #[serde(default = "default_request_timeout_secs")]
+    pub request_timeout_secs: u64,
+    /// Attempts per call, the first included (default 6). 429, 5xx, resets and
+    /// timeouts are retried; still throttled after the last one → `throttled` coverage.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Backoff base in milliseconds (default 200): attempt n waits up to
+    /// `base × 2^(n-1)` (full jitter), capped at 30 s; a server's `Retry-After` wins.
+    #[serde(default = "default_retry_base_delay_ms")]
+    pub retry_base_delay_ms: u64,
+}
+
+/// Default for [`GcpSourceConfig::request_timeout_secs`].
+pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 120;
+
+fn default_request_timeout_secs() -> u64 {
+    DEFAULT_REQUEST_TIMEOUT_SECS
+}
+
+fn default_max_attempts() -> u32 {
+    6
+}
+
+fn default_retry_base_delay_ms() -> u64 {
+    200
 }
 
 fn default_max_concurrency() -> usize {
@@ -143,7 +171,26 @@ impl GcpSourceConfig {
             asset_endpoint: None,
             resourcemanager_endpoint: None,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
+            max_attempts: default_max_attempts(),
+            retry_base_delay_ms: default_retry_base_delay_ms(),
         }
+    }
+
+    /// The retry policy these settings describe.
+    pub fn retry_policy(&self) -> cloudcensus_core::retry::RetryPolicy {
+        cloudcensus_core::retry::RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base_delay: std::time::Duration::from_millis(self.retry_base_delay_ms),
+            max_delay: cloudcensus_core::retry::RetryPolicy::default().max_delay,
+        }
+    }
+
+    /// The worst-case time one call can take before it becomes coverage: every
+    /// attempt timing out plus the longest wait between attempts.
+    pub fn worst_case_call(&self) -> std::time::Duration {
+        self.retry_policy()
+            .worst_case(std::time::Duration::from_secs(self.request_timeout_secs))
     }
 
     /// Checks every value and returns all problems, each naming its key.
@@ -169,6 +216,11 @@ impl GcpSourceConfig {
         if self.max_concurrency == 0 {
             problems.push("max_concurrency: must be at least 1".to_string());
         }
+        problems.extend(cloudcensus_core::retry::check_retry_settings(
+            self.request_timeout_secs,
+            self.max_attempts,
+            self.retry_base_delay_ms,
+        ));
         match scope {
             Some(s) if problems.is_empty() => Ok(s),
             _ => Err(problems),

@@ -25,9 +25,6 @@ use crate::config::{
 use crate::storage::StorageClient;
 use crate::{asset, auth, projects, storage};
 
-/// Longest a single HTTP attempt may take (a page of 500 search results is large).
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// A connected Google Cloud source. Build it with [`connect`].
 pub struct GcpConnector {
     name: String,
@@ -86,6 +83,7 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         source_name: cfg.name.clone(),
         message: format!("cannot build the {what} client: {e}"),
     };
+    let attempt_timeout = Duration::from_secs(cfg.request_timeout_secs);
     let asset_endpoint = cfg
         .asset_endpoint
         .as_deref()
@@ -98,7 +96,7 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         .with_endpoint(asset_endpoint)
         .with_credentials(creds.clone())
         .with_retry_policy(NeverRetry)
-        .with_attempt_timeout(ATTEMPT_TIMEOUT)
+        .with_attempt_timeout(attempt_timeout)
         .build()
         .await
         .map_err(|e| other("Cloud Asset", &e))?;
@@ -106,7 +104,7 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         .with_endpoint(rm_endpoint)
         .with_credentials(creds.clone())
         .with_retry_policy(NeverRetry)
-        .with_attempt_timeout(ATTEMPT_TIMEOUT)
+        .with_attempt_timeout(attempt_timeout)
         .build()
         .await
         .map_err(|e| other("Resource Manager projects", &e))?;
@@ -114,7 +112,7 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         .with_endpoint(rm_endpoint)
         .with_credentials(creds.clone())
         .with_retry_policy(NeverRetry)
-        .with_attempt_timeout(ATTEMPT_TIMEOUT)
+        .with_attempt_timeout(attempt_timeout)
         .build()
         .await
         .map_err(|e| other("Resource Manager folders", &e))?;
@@ -123,8 +121,8 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
     let (storage_endpoint, is_emulator) =
         resolve_storage_endpoint(cfg.storage_endpoint.as_deref(), emulator_host.as_deref());
     let http = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .timeout(ATTEMPT_TIMEOUT)
+        .connect_timeout(attempt_timeout.min(Duration::from_secs(10)))
+        .timeout(attempt_timeout)
         .build()
         .map_err(|e| other("Cloud Storage", &e))?;
     let storage = StorageClient {
@@ -140,7 +138,8 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         credentials: cfg.credentials,
         max_concurrency: cfg.max_concurrency,
         ctx: Ctx {
-            retry: RetryPolicy::default(),
+            retry: cfg.retry_policy(),
+            timeout_secs: cfg.request_timeout_secs,
             jitter: Arc::new(ClockJitter::default()),
             limit: Arc::new(Semaphore::new(cfg.max_concurrency)),
             catalog: Arc::new(catalog),

@@ -128,6 +128,31 @@ fn fail<T>(status: CoverageStatus, message: String) -> Attempt<T, ApiFailure> {
     })
 }
 
+/// The error and its sources on one line ("connection reset by peer" sits in a source).
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut src = err.source();
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        src = s.source();
+    }
+    out
+}
+
+/// Stands for the configured timeout in a message; [`crate::api::Ctx::call`] puts in the
+/// value.
+pub(crate) const TIMEOUT_MARK: &str = "request_timeout_secs";
+
+/// An attempt that got no complete answer in time: retried, then `error` naming the
+/// timeout.
+pub(crate) fn timeout<T>(api: &str) -> Attempt<T, ApiFailure> {
+    transport(api, format!("no answer within {TIMEOUT_MARK}"))
+}
+
 /// A transport failure (connection refused, reset, timeout): retried, then `error`.
 pub(crate) fn transport<T>(api: &str, what: impl std::fmt::Display) -> Attempt<T, ApiFailure> {
     Attempt::Retry {
@@ -192,8 +217,11 @@ pub(crate) fn classify_gax<T>(
             },
         );
     }
-    if e.is_connect() || e.is_io() || e.is_timeout() || e.is_transport() {
-        return transport(api, e);
+    if e.is_timeout() {
+        return timeout(api);
+    }
+    if e.is_connect() || e.is_io() || e.is_transport() {
+        return transport(api, error_chain(e));
     }
     if e.is_authentication() {
         return Attempt::Fail(ApiFailure::error(format!("{api}: credentials: {e}")));

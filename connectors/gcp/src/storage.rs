@@ -22,8 +22,8 @@ use cloudcensus_core::{Category, Provider, Resource};
 use google_cloud_auth::credentials::{CacheableResource, Credentials};
 use serde::Deserialize;
 
-use crate::api::{Ctx, next_token};
-use crate::error::{ApiFailure, classify_http, transport};
+use crate::api::{Ctx, failed_page, next_token};
+use crate::error::{ApiFailure, classify_http, error_chain, timeout, transport};
 
 /// Service name in coverage entries.
 pub(crate) const SERVICE: &str = "storage";
@@ -84,8 +84,13 @@ pub(crate) async fn list_buckets(
 ) -> Result<Vec<Resource>, ApiFailure> {
     let mut token = String::new();
     let mut out = Vec::new();
+    let mut pages = 0u32;
     loop {
-        let page: BucketList = ctx.call(|| fetch_page(client, project_id, &token)).await?;
+        let page: BucketList = ctx
+            .call(|| fetch_page(client, project_id, &token))
+            .await
+            .map_err(|f| failed_page(f, pages + 1, out.len()))?;
+        pages += 1;
         out.extend(
             page.items
                 .into_iter()
@@ -135,7 +140,8 @@ async fn fetch_page(
     }
     let resp = match req.send().await {
         Ok(r) => r,
-        Err(e) => return transport(SERVICE, e),
+        Err(e) if e.is_timeout() => return timeout(SERVICE),
+        Err(e) => return transport(SERVICE, error_chain(&e)),
     };
     let status = resp.status();
     let retry_after = resp
@@ -145,7 +151,8 @@ async fn fetch_page(
         .map(str::to_string);
     let body = match resp.bytes().await {
         Ok(b) => b,
-        Err(e) => return transport(SERVICE, e),
+        Err(e) if e.is_timeout() => return timeout(SERVICE),
+        Err(e) => return transport(SERVICE, error_chain(&e)),
     };
     if !status.is_success() {
         return classify_http(SERVICE, status.as_u16(), retry_after.as_deref(), &body);

@@ -4,8 +4,10 @@
 //!   an in-process HTTP server on 127.0.0.1 answering with the REST reference shapes in
 //!   `fixtures/`; Cloud Storage paging, custom dual-region placement and errors, which
 //!   the emulator cannot produce, against the same server.
+//! * `faults`: the fault matrix through `cloudcensus-faultproxy` in front of that mock.
 //! * `gcs_emulator`: bucket listing against gcp-storage-emulator (`CLOUDCENSUS_TEST_GCS`).
 
 mod common;
+mod faults;
 mod gcs_emulator;
 mod mock_api;
