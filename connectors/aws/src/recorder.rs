@@ -5,6 +5,10 @@
 //!
 //! * records `service:Operation`, so tests can prove which calls a full scan makes and
 //!   that each is covered by `iam-policy.json`;
+//! * checks, after a response is parsed, that an XML body is a whole document (its root
+//!   element closes). The SDK's XML deserialiser accepts a page cut off mid-stream and
+//!   returns the items it saw, which would report a partial listing as `scanned`; this
+//!   check turns it into an error, which the connector records as coverage.
 //! * refuses any operation whose name is not read-only (`List*`, `Get*`, `Describe*`,
 //!   `Search*`, `Select*`, `Head*`, plus STS `AssumeRole`, which changes nothing in the
 //!   account). A coding mistake therefore fails the call instead of mutating a
@@ -15,7 +19,9 @@ use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -77,6 +83,54 @@ pub fn iam_action(operation: &str) -> String {
     }
 }
 
+/// Why an XML body is not a whole document, or `None` when it is (or is not XML).
+/// Whole means: the root element is self-closing or the body ends with its end tag.
+pub fn incomplete_xml(body: &[u8]) -> Option<String> {
+    let text = body.trim_ascii();
+    if !text.starts_with(b"<") {
+        return None;
+    }
+    // Skip the declaration, comments and processing instructions to the root element.
+    let mut rest = text;
+    let root = loop {
+        let start = rest.iter().position(|&b| b == b'<')?;
+        rest = &rest[start..];
+        match rest.get(1) {
+            Some(b'?') | Some(b'!') => {
+                let end = rest.iter().position(|&b| b == b'>')?;
+                rest = &rest[end + 1..];
+            }
+            Some(_) => break rest,
+            None => return Some("truncated XML response: the body ends inside a tag".into()),
+        }
+    };
+    let name_len = root[1..]
+        .iter()
+        .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
+        .unwrap_or(root.len() - 1);
+    let name = &root[1..1 + name_len];
+    let Some(open_end) = root.iter().position(|&b| b == b'>') else {
+        return Some(
+            "truncated XML response: the body ends inside the root element's start tag".into(),
+        );
+    };
+    if root[..open_end].ends_with(b"/") {
+        return None;
+    }
+    let mut close = b"</".to_vec();
+    close.extend_from_slice(name);
+    close.push(b'>');
+    if text.ends_with(&close) {
+        None
+    } else {
+        Some(format!(
+            "truncated XML response: the root element <{}> is not closed ({} bytes received)",
+            String::from_utf8_lossy(name),
+            body.len()
+        ))
+    }
+}
+
 impl Intercept for OperationRecorder {
     fn name(&self) -> &'static str {
         "cloudcensus-operation-recorder"
@@ -103,6 +157,22 @@ impl Intercept for OperationRecorder {
         }
         Ok(())
     }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        // Only a successful parse can hide a cut-off page; a failed one is an error already.
+        if context.output_or_error().is_err() {
+            return Ok(());
+        }
+        match context.response().body().bytes().and_then(incomplete_xml) {
+            Some(why) => Err(why.into()),
+            None => Ok(()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -117,6 +187,24 @@ mod tests {
         assert!(!is_read_only("s3", "PutBucketTagging"));
         assert!(!is_read_only("ec2", "RunInstances"));
         assert!(!is_read_only("s3", "AssumeRole"));
+    }
+
+    #[test]
+    fn whole_xml_documents_pass_and_cut_off_ones_are_named() {
+        let whole = br#"<?xml version="1.0" encoding="UTF-8"?>
+<DescribeVolumesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><volumeSet><item><volumeId>vol-1</volumeId></item></volumeSet></DescribeVolumesResponse>
+"#;
+        assert_eq!(incomplete_xml(whole), None);
+        assert_eq!(incomplete_xml(b"<LocationConstraint/>"), None);
+        assert_eq!(incomplete_xml(b"{\"TableNames\": []}"), None);
+        assert_eq!(incomplete_xml(b""), None);
+        let cut = &whole[..whole.len() * 3 / 4];
+        let why = incomplete_xml(cut).unwrap();
+        assert!(
+            why.contains("<DescribeVolumesResponse>") && why.contains("not closed"),
+            "{why}"
+        );
+        assert!(incomplete_xml(b"<?xml version=\"1.0\"?><Descr").is_some());
     }
 
     #[test]

@@ -284,6 +284,35 @@ async fn truncated_json_page_is_error_coverage_naming_the_operation() {
     assert!(missing[0].contains(":eu-west-1:") && missing[0].contains("table/people"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn truncated_xml_page_is_error_coverage_not_a_silently_short_listing() {
+    // The SDK's XML deserialiser accepts a page cut off mid-document; the connector's
+    // interceptor checks that the root element closes.
+    let (account, proxy, clean) = baseline().await;
+    proxy.inject(
+        "truncated-xml",
+        op_in("DescribeVolumes", "eu-west-1"),
+        Fault::TruncateBody,
+        Times::Always,
+    );
+    let r = run(&proxy, &account, 5).await;
+    assert!(proxy.hits("truncated-xml") >= 1);
+    let c = cov(&r, "eu-west-1", "ec2");
+    assert_eq!(c.status, CoverageStatus::Error, "{c:?}");
+    let msg = c.message.as_deref().unwrap();
+    assert!(
+        msg.starts_with("ec2:DescribeVolumes: ") && msg.contains("truncated XML response"),
+        "{c:?}"
+    );
+    all_scanned_but(&r, &[("eu-west-1", "ec2")]);
+    assert!(
+        clean
+            .ids
+            .iter()
+            .any(|id| id.contains(":eu-west-1:") && id.contains(":volume/"))
+    );
+}
+
 #[test]
 fn request_timeout_of_zero_is_a_configuration_error_naming_the_key() {
     let mut cfg = cloudcensus_aws::AwsSourceConfig::new("x");
