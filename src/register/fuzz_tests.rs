@@ -148,6 +148,31 @@ fn mutate_xlsx_part(part: &str, edits: &[Edit]) -> Vec<u8> {
     out.finish().expect("finish zip").into_inner()
 }
 
+/// Found by `cut_or_flipped_xlsx_bytes_never_panic`: one flipped byte of the example
+/// workbook makes calamine 0.38 multiply past `u32::MAX` (a panic in a debug build, a
+/// wrapped value in release). The reader's panic is caught and reported as a damaged file.
+#[test]
+fn damaged_xlsx_that_overflows_the_reader_is_an_error_naming_the_file_not_a_crash() {
+    let bytes = apply(
+        EXAMPLE_XLSX.to_vec(),
+        &[Edit::Set(7_686_310_456_921_415_236, 116)],
+    );
+    check(Format::Spreadsheet, bytes.clone());
+    match load_bytes("register.xlsx", bytes, Format::Spreadsheet, None) {
+        Err(err) => {
+            let text = err.to_string();
+            assert!(text.contains("register.xlsx"), "{text}");
+            assert!(text.contains("damaged"), "{text}");
+        }
+        // Release builds wrap instead of panicking; then the reader either fails
+        // elsewhere or reads what it can. Debug builds (the tests) must refuse it.
+        Ok(_) => {
+            #[cfg(debug_assertions)]
+            panic!("the damaged workbook was accepted");
+        }
+    }
+}
+
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
         cases,

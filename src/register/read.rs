@@ -152,6 +152,16 @@ fn detect_delimiter(bytes: &[u8]) -> u8 {
 /// Reads one sheet of a spreadsheet (XLSX; also XLSM, XLSB, XLS, ODS through calamine):
 /// the named sheet, or the first one.
 pub fn read_workbook(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Grid, String> {
+    // A damaged or hostile file must be an error, never a crash: the spreadsheet reader
+    // is third-party code, so a panic inside it is caught and reported like any other
+    // unreadable workbook.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_workbook_inner(bytes, sheet)))
+        .unwrap_or_else(|_| {
+            Err("cannot read the workbook: the file is damaged (the spreadsheet reader gave up on it); open it in Excel or LibreOffice and save it again, or export the sheet as CSV".to_string())
+        })
+}
+
+fn read_workbook_inner(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Grid, String> {
     let mut wb = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
         .map_err(|e| format!("cannot open the workbook: {e}"))?;
     let names = wb.sheet_names();
@@ -176,6 +186,14 @@ pub fn read_workbook(bytes: Vec<u8>, sheet: Option<&str>) -> Result<Grid, String
         .worksheet_range(&name)
         .map_err(|e| format!("cannot read sheet '{name}': {e}"))?;
     let (row0, col0) = range.start().unwrap_or((0, 0));
+    // Excel's limits: 1 048 576 rows × 16 384 columns. Beyond them the file is damaged.
+    if col0 >= 16_384 || row0 >= 1_048_576 {
+        return Err(format!(
+            "cannot read sheet '{name}': it claims to start at row {} column {}, beyond Excel's limits; the file is damaged",
+            row0 as u64 + 1,
+            col0 as u64 + 1
+        ));
+    }
     let rows = range
         .rows()
         .enumerate()
