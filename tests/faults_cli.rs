@@ -11,46 +11,22 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::util::cloudcensus;
+use crate::scan_support::{self, azure_test_token, s, text};
 
 const SUB_OK: &str = "0f000000-0000-4000-8000-000000000001";
 const SUB_SLOW: &str = "0f000000-0000-4000-8000-000000000002";
 const TOKEN_VAR: &str = "CC_FAULTS_AZURE_TOKEN";
 
 fn test_token() -> String {
-    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}.c2ln",
-        e.encode(r#"{"typ":"JWT","alg":"RS256"}"#),
-        e.encode(
-            r#"{"aud":"https://management.azure.com","appid":"0a0a0a0a-cccc-4ccc-8ccc-0000000000f1","oid":"0b0b0b0b-dddd-4ddd-8ddd-0000000000f1","tid":"0c0c0c0c-eeee-4eee-8eee-0000000000f1"}"#
-        )
-    )
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+    azure_test_token("f1")
 }
 
 async fn run(args: Vec<String>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        cloudcensus()
-            .args(&args)
-            .env(TOKEN_VAR, test_token())
-            .output()
-            .expect("runs")
-    })
-    .await
-    .unwrap()
+    scan_support::run(args, vec![(TOKEN_VAR.to_string(), test_token())]).await
 }
 
 fn ok(body: Value) -> ResponseTemplate {

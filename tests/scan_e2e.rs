@@ -18,6 +18,7 @@ use sha2::Sha256;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::scan_support::{azure_test_token, run, s, text};
 use crate::util::cloudcensus;
 
 const SUB: &str = "0e2e0000-0000-4000-8000-000000000001";
@@ -41,14 +42,7 @@ fn emulator(var: &str, what: &str) -> String {
 /// An unsigned JWT with service-principal claims (the connector reads the identity from
 /// the claims; the mock does not verify signatures).
 fn test_token() -> String {
-    let e = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    format!(
-        "{}.{}.c2ln",
-        e.encode(r#"{"typ":"JWT","alg":"RS256"}"#),
-        e.encode(
-            r#"{"aud":"https://management.azure.com","appid":"0a0a0a0a-cccc-4ccc-8ccc-0000000000e2","oid":"0b0b0b0b-dddd-4ddd-8ddd-0000000000e2","tid":"0c0c0c0c-eeee-4eee-8eee-0000000000e2"}"#
-        )
-    )
+    azure_test_token("e2")
 }
 
 /// An account SAS for Azurite's development account (blob service; service, container
@@ -268,28 +262,6 @@ max_concurrency = 2
     let p = dir.join("cloudcensus.toml");
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// Runs the binary off the async runtime (the mocks keep serving meanwhile).
-async fn run(args: Vec<String>, env: Vec<(String, String)>) -> std::process::Output {
-    tokio::task::spawn_blocking(move || {
-        let mut cmd = cloudcensus();
-        cmd.args(&args);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().expect("runs")
-    })
-    .await
-    .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,5 +14,7 @@ mod register_cli;
 mod rules_cli;
 #[cfg(all(feature = "aws", feature = "azure", feature = "gcp"))]
 mod scan_e2e;
+#[cfg(all(feature = "aws", feature = "azure", feature = "gcp"))]
+mod scan_support;
 mod security_cli;
 mod store_cli;
