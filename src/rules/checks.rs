@@ -341,6 +341,16 @@ pub(super) fn run(
     scan: &ScanData,
     seen: Option<&dyn super::SeenLookup>,
 ) -> Evaluation {
+    run_in_parts(ctx, scan, seen, parts_for(scan.resources.len()))
+}
+
+/// [`run`], with the resources evaluated in `parts` runs (threads).
+pub(super) fn run_in_parts(
+    ctx: &Context<'_>,
+    scan: &ScanData,
+    seen: Option<&dyn super::SeenLookup>,
+    parts: usize,
+) -> Evaluation {
     let date = scan.reference_date();
     let lang = ctx.lang;
     let mut em = Emitter::new(ctx);
@@ -380,39 +390,362 @@ pub(super) fn run(
         return eval;
     }
 
-    // Room for about one finding per resource up front: growing a vector of a million
-    // findings by doubling copies it twice over (pages never written stay unmapped).
-    em.out.reserve(scan.resources.len());
     let matcher = Matcher::new(ctx.register, &scan.scopes, &scan.groups, ctx.matching);
-    let n_act = ctx.register.activities.len();
-    let mut acc: Vec<Acc<'_>> = (0..n_act).map(|_| Acc::default()).collect();
-    // Placements by index, and per (provider, raw location spelling) the placement and
-    // its canonical location's index, so a resource's locations cost one lookup each.
-    let mut placements: Vec<Placement> = Vec::new();
-    let mut raw_ids: FastMap<(Provider, &str), (usize, usize)> = FastMap::default();
-    // Canonical locations seen, interned: (provider, location) by index, with the index
-    // of one placement of it.
-    let mut canon: Vec<(Provider, String, usize)> = Vec::new();
-    let mut canon_ids: FastMap<(Provider, String), usize> = FastMap::default();
-    let mut scanned_providers: BTreeSet<Provider> = BTreeSet::new();
+    let mut part = scan_parts(ctx, &matcher, &scan.resources, date, seen, parts);
     for c in &scan.coverage {
         if c.status == CoverageStatus::Scanned {
-            scanned_providers.insert(c.provider);
+            part.providers.insert(c.provider);
         }
     }
+    let Part {
+        findings,
+        acc,
+        placements,
+        canon,
+        type_names,
+        providers: scanned_providers,
+        by_provider,
+        by_class,
+        data_bearing,
+        registered,
+        excluded,
+        unregistered,
+        ..
+    } = part;
+    em.out = findings;
+    eval.by_provider = by_provider;
+    eval.by_class = by_class;
+    eval.data_bearing_total = data_bearing;
+    eval.registered_total = registered;
+    eval.excluded = excluded;
+    eval.unregistered = unregistered;
+
+    // Coverage gaps.
+    for c in scan.coverage.iter().filter(|c| c.status.is_gap()) {
+        if let Some(mut f) = em.base(
+            "CB-COVERAGE",
+            t!(
+                lang,
+                msg!(
+                    "{} {} regio {} dienst {}: {} ({}).",
+                    c.provider,
+                    c.scope_id,
+                    c.region,
+                    c.service,
+                    c.status,
+                    c.message.as_deref().unwrap_or("-")
+                ),
+                msg!(
+                    "{} {} region {} service {}: {} ({}).",
+                    c.provider,
+                    c.scope_id,
+                    c.region,
+                    c.service,
+                    c.status,
+                    c.message.as_deref().unwrap_or("-")
+                ),
+            ),
+        ) {
+            f.provider = Some(c.provider);
+            f.scope = Some(em.intern.str(&c.scope_id));
+            f.region = Some(em.intern.str(&c.region));
+            em.out.push(f);
+        }
+    }
+
+    // Activity facts and activity-level rules, in runs of activities (threads for a large
+    // register), each run's findings appended in register order.
+    let activity_run = |first: usize, accs: Vec<Acc<'_>>| -> (Vec<Finding>, Vec<ActivityFacts>) {
+        let mut em = Emitter::new(ctx);
+        let mut facts_out = Vec::with_capacity(accs.len());
+        let acts = &ctx.register.activities[first..first + accs.len()];
+        for (j, (a, ac)) in acts.iter().zip(accs).enumerate() {
+            let i = first + j;
+            let mut locations: Vec<ObservedLocation> = ac
+                .locations
+                .into_iter()
+                .map(|(id, (count, replica_only))| {
+                    let (provider, location, pi) = (canon[id].0, canon[id].1.as_str(), canon[id].2);
+                    let p = &placements[pi];
+                    ObservedLocation {
+                        provider,
+                        location: location.to_string(),
+                        countries: p.countries.clone(),
+                        class: p.class,
+                        basis: p.basis.clone(),
+                        replica_only,
+                        resources: count,
+                    }
+                })
+                .collect();
+            locations.sort_by(|x, y| {
+                y.class
+                    .cmp(&x.class)
+                    .then(x.provider.cmp(&y.provider))
+                    .then(x.location.cmp(&y.location))
+            });
+            let facts = ActivityFacts {
+                activity_id: a.id.clone(),
+                index: i,
+                resources: ac.resources,
+                data_bearing: ac.data_bearing,
+                providers: ac.providers,
+                by_type: ac
+                    .by_type
+                    .into_iter()
+                    .map(|(k, v)| (type_names[k].to_string(), v))
+                    .collect(),
+                worst_class: locations.first().map(|l| l.class),
+                locations,
+                first_seen: ac.first_seen,
+                last_seen: ac.last_seen,
+            };
+            activity_rules(&mut em, a, &facts, ac.first_resource, &scanned_providers);
+            facts_out.push(facts);
+        }
+        (em.out, facts_out)
+    };
+    let n_act = acc.len();
+    let runs = parts.min(n_act / MIN_ACTIVITY_RUN).max(1);
+    let chunk = n_act.div_ceil(runs).max(1);
+    let mut chunks: Vec<(usize, Vec<Acc<'_>>)> = Vec::with_capacity(runs);
+    let mut rest = acc;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        chunks.push((chunks.len() * chunk, rest));
+        rest = tail;
+    }
+    chunks.push((chunks.len() * chunk, rest));
+    let results: Vec<(Vec<Finding>, Vec<ActivityFacts>)> = if chunks.len() == 1 {
+        chunks
+            .into_iter()
+            .map(|(first, accs)| activity_run(first, accs))
+            .collect()
+    } else {
+        std::thread::scope(|s| {
+            let run = &activity_run;
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|(first, accs)| s.spawn(move || run(first, accs)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                .collect()
+        })
+    };
+    eval.activities.reserve(n_act);
+    for (findings, facts) in results {
+        em.out.extend(findings);
+        eval.activities.extend(facts);
+    }
+
+    eval.findings = finish(ctx, em.out, date, &mut eval.allowed);
+    eval
+}
+
+/// What a contiguous run of a scan's resources contributes to an evaluation: the
+/// per-resource findings, the per-activity accumulators and the counts. Runs are
+/// evaluated independently (each on its own thread for a large scan) and merged in scan
+/// order, which gives exactly what one pass over all resources gives.
+struct Part<'s> {
+    findings: Vec<Finding>,
+    acc: Vec<Acc<'s>>,
+    /// Placements by index.
+    placements: Vec<Placement>,
+    /// Canonical locations seen, interned: (provider, location) by index, with the index
+    /// of one placement of it.
+    canon: Vec<(Provider, String, usize)>,
+    canon_ids: FastMap<(Provider, String), usize>,
+    /// Resource types of linked resources, interned: counted per activity by index.
+    type_ids: FastMap<&'s str, usize>,
+    type_names: Vec<&'s str>,
+    /// Providers with resources (the caller adds those with scanned coverage).
+    providers: BTreeSet<Provider>,
+    by_provider: BTreeMap<Provider, usize>,
+    by_class: BTreeMap<JurisdictionClass, usize>,
+    data_bearing: usize,
+    registered: usize,
+    excluded: Vec<ExcludedResource>,
+    unregistered: Vec<(usize, SeenRange)>,
+}
+
+/// Resources per thread below which evaluation stays on one thread: spawning and merging
+/// cost more than they save on a small scan.
+const MIN_PART: usize = 50_000;
+
+/// Activities per thread below which the activity-level rules stay on one thread.
+const MIN_ACTIVITY_RUN: usize = 1_000;
+
+/// How many runs (threads) to evaluate `n` resources in.
+fn parts_for(n: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    cores.min(8).min(n / MIN_PART).max(1)
+}
+
+/// Evaluates `resources` in `parts` contiguous runs, all but the first on their own
+/// threads, and merges them in order.
+fn scan_parts<'s>(
+    ctx: &Context<'_>,
+    matcher: &Matcher<'_>,
+    resources: &'s [Resource],
+    date: NaiveDate,
+    seen: Option<&dyn super::SeenLookup>,
+    parts: usize,
+) -> Part<'s> {
+    let n = resources.len();
+    let chunk = n.div_ceil(parts.max(1)).max(1);
+    if parts <= 1 || n <= chunk {
+        return scan_part(ctx, matcher, resources, 0, n, date, seen);
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = resources
+            .chunks(chunk)
+            .enumerate()
+            .skip(1)
+            .map(|(k, rs)| {
+                s.spawn(move || scan_part(ctx, matcher, rs, k * chunk, rs.len(), date, seen))
+            })
+            .collect();
+        // The first run reserves room for every run's findings, so merging appends
+        // without growing the vector.
+        let mut first = scan_part(ctx, matcher, &resources[..chunk], 0, n, date, seen);
+        for h in handles {
+            let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+            merge(&mut first, part);
+        }
+        first
+    })
+}
+
+/// Appends `b` (the run after `a`'s) to `a`.
+fn merge<'s>(a: &mut Part<'s>, b: Part<'s>) {
+    let Part {
+        findings,
+        acc,
+        placements,
+        canon,
+        canon_ids: _,
+        type_ids: _,
+        type_names,
+        providers,
+        by_provider,
+        by_class,
+        data_bearing,
+        registered,
+        excluded,
+        unregistered,
+    } = b;
+    a.findings.extend(findings);
+    // `b`'s canonical location and type indexes, as `a`'s.
+    let canon_map: Vec<usize> = canon
+        .into_iter()
+        .map(|(provider, location, pi)| {
+            let next = a.canon.len();
+            let ci = *a
+                .canon_ids
+                .entry((provider, location.clone()))
+                .or_insert(next);
+            if ci == next {
+                a.canon.push((provider, location, a.placements.len()));
+                a.placements.push(placements[pi].clone());
+            }
+            ci
+        })
+        .collect();
+    let type_map: Vec<usize> = type_names
+        .into_iter()
+        .map(|t| {
+            *a.type_ids.entry(t).or_insert_with(|| {
+                a.type_names.push(t);
+                a.type_names.len() - 1
+            })
+        })
+        .collect();
+    for (x, y) in a.acc.iter_mut().zip(acc) {
+        x.resources += y.resources;
+        x.data_bearing += y.data_bearing;
+        if x.first_resource.is_none() {
+            x.first_resource = y.first_resource;
+        }
+        x.providers.extend(y.providers);
+        for (t, count) in y.by_type {
+            *x.by_type.entry(type_map[t]).or_insert(0) += count;
+        }
+        for (ci, (count, replica_only)) in y.locations {
+            let e = x.locations.entry(canon_map[ci]).or_insert((0, true));
+            e.0 += count;
+            e.1 &= replica_only;
+        }
+        x.first_seen = match (x.first_seen, y.first_seen) {
+            (Some(p), Some(q)) => Some(p.min(q)),
+            (p, q) => p.or(q),
+        };
+        x.last_seen = match (x.last_seen, y.last_seen) {
+            (Some(p), Some(q)) => Some(p.max(q)),
+            (p, q) => p.or(q),
+        };
+    }
+    a.providers.extend(providers);
+    for (k, v) in by_provider {
+        *a.by_provider.entry(k).or_insert(0) += v;
+    }
+    for (k, v) in by_class {
+        *a.by_class.entry(k).or_insert(0) += v;
+    }
+    a.data_bearing += data_bearing;
+    a.registered += registered;
+    a.excluded.extend(excluded);
+    a.unregistered.extend(unregistered);
+}
+
+/// Evaluates the per-resource rules and gathers the per-activity facts of `resources`,
+/// which start at index `offset` of the scan. `reserve`: findings to make room for.
+fn scan_part<'s>(
+    ctx: &Context<'_>,
+    matcher: &Matcher<'_>,
+    resources: &'s [Resource],
+    offset: usize,
+    reserve: usize,
+    date: NaiveDate,
+    seen: Option<&dyn super::SeenLookup>,
+) -> Part<'s> {
+    let lang = ctx.lang;
+    let mut em = Emitter::new(ctx);
+    // Room for about one finding per resource up front: growing a vector of a million
+    // findings by doubling copies it twice over (pages never written stay unmapped).
+    em.out.reserve(reserve);
+    let n_act = ctx.register.activities.len();
+    let mut pt = Part {
+        findings: Vec::new(),
+        acc: (0..n_act).map(|_| Acc::default()).collect(),
+        placements: Vec::new(),
+        canon: Vec::new(),
+        canon_ids: FastMap::default(),
+        type_ids: FastMap::default(),
+        type_names: Vec::new(),
+        providers: BTreeSet::new(),
+        by_provider: BTreeMap::new(),
+        by_class: BTreeMap::new(),
+        data_bearing: 0,
+        registered: 0,
+        excluded: Vec::new(),
+        unregistered: Vec::new(),
+    };
+    // Per (provider, raw location spelling): the placement and its canonical location's
+    // index, so a resource's locations cost one lookup each.
+    let mut raw_ids: FastMap<(Provider, &str), (usize, usize)> = FastMap::default();
     // Per resource: (placement, canonical id, replica?) of every location, primary
     // first. Reused across resources.
     let mut locs: Vec<(usize, usize, bool)> = Vec::new();
-    // Resource types of linked resources, interned: counted per activity by index.
-    let mut type_ids: FastMap<&str, usize> = FastMap::default();
-    let mut type_names: Vec<&str> = Vec::new();
 
-    for (idx, r) in scan.resources.iter().enumerate() {
-        scanned_providers.insert(r.provider);
-        *eval.by_provider.entry(r.provider).or_insert(0) += 1;
+    for (i, r) in resources.iter().enumerate() {
+        let idx = offset + i;
+        pt.providers.insert(r.provider);
+        *pt.by_provider.entry(r.provider).or_insert(0) += 1;
         let data_bearing = r.category.is_data_bearing();
         if data_bearing {
-            eval.data_bearing_total += 1;
+            pt.data_bearing += 1;
         }
         let opts = ClassifyOptions {
             dpf_certified: ctx.rules.dpf(r.provider),
@@ -426,23 +759,23 @@ pub(super) fn run(
             .chain(r.replica_locations.iter().map(|l| (l.as_str(), true)));
         for (raw, replica) in all {
             let (pi, ci) = *raw_ids.entry((r.provider, raw)).or_insert_with(|| {
-                let p = ctx.catalog.classify(r.provider, raw, date, opts);
-                let pi = placements.len();
-                let key = (r.provider, p.location.clone());
-                let next = canon.len();
-                let ci = *canon_ids.entry(key.clone()).or_insert(next);
+                let placement = ctx.catalog.classify(r.provider, raw, date, opts);
+                let pi = pt.placements.len();
+                let key = (r.provider, placement.location.clone());
+                let next = pt.canon.len();
+                let ci = *pt.canon_ids.entry(key.clone()).or_insert(next);
                 if ci == next {
-                    canon.push((key.0, key.1, pi));
+                    pt.canon.push((key.0, key.1, pi));
                 }
-                placements.push(p);
+                pt.placements.push(placement);
                 (pi, ci)
             });
-            worst = worst.max(Some(placements[pi].class));
+            worst = worst.max(Some(pt.placements[pi].class));
             locs.push((pi, ci, replica));
         }
         let worst = worst.unwrap_or(JurisdictionClass::Unknown);
-        *eval.by_class.entry(worst).or_insert(0) += 1;
-        let first_place = locs.first().map(|&(pi, _, _)| &placements[pi]);
+        *pt.by_class.entry(worst).or_insert(0) += 1;
+        let first_place = locs.first().map(|&(pi, _, _)| &pt.placements[pi]);
 
         let m = matcher.resource(r);
         let first_act = m
@@ -452,7 +785,7 @@ pub(super) fn run(
 
         // Per-resource rules.
         for &(pi, _, replica) in &locs {
-            let p = &placements[pi];
+            let p = &pt.placements[pi];
             if p.class == JurisdictionClass::C2000Excluded {
                 let what = if replica { "replica " } else { "" };
                 em.resource(
@@ -485,7 +818,7 @@ pub(super) fn run(
         if data_bearing {
             let unknown = locs
                 .iter()
-                .map(|&(pi, _, _)| &placements[pi])
+                .map(|&(pi, _, _)| &pt.placements[pi])
                 .find(|p| p.class == JurisdictionClass::Unknown);
             if r.location.is_none() {
                 em.resource(
@@ -580,9 +913,9 @@ pub(super) fn run(
         if m.activities.is_empty() {
             if data_bearing {
                 if let Some(reason) = m.excluded {
-                    eval.excluded.push(ExcludedResource { index: idx, reason });
+                    pt.excluded.push(ExcludedResource { index: idx, reason });
                 } else {
-                    eval.unregistered.push((idx, range));
+                    pt.unregistered.push((idx, range));
                     em.resource(
                         "CB-UNREG",
                         r,
@@ -609,7 +942,7 @@ pub(super) fn run(
             continue;
         }
 
-        eval.registered_total += 1;
+        pt.registered += 1;
         let all_non_material = m.activities.iter().all(|&i| {
             let a = &ctx.register.activities[i];
             !a.material && !a.material_reason.trim().is_empty()
@@ -621,14 +954,17 @@ pub(super) fn run(
                 .map(|&i| ctx.register.activities[i].material_reason.trim())
                 .collect::<Vec<_>>()
                 .join("; ");
-            eval.excluded.push(ExcludedResource { index: idx, reason });
+            pt.excluded.push(ExcludedResource { index: idx, reason });
         }
-        let type_id = *type_ids.entry(r.resource_type.as_str()).or_insert_with(|| {
-            type_names.push(r.resource_type.as_str());
-            type_names.len() - 1
-        });
+        let type_id = *pt
+            .type_ids
+            .entry(r.resource_type.as_str())
+            .or_insert_with(|| {
+                pt.type_names.push(r.resource_type.as_str());
+                pt.type_names.len() - 1
+            });
         for &i in &m.activities {
-            let a = &mut acc[i];
+            let a = &mut pt.acc[i];
             a.resources += 1;
             if data_bearing {
                 a.data_bearing += 1;
@@ -646,86 +982,8 @@ pub(super) fn run(
         }
     }
 
-    // Coverage gaps.
-    for c in scan.coverage.iter().filter(|c| c.status.is_gap()) {
-        if let Some(mut f) = em.base(
-            "CB-COVERAGE",
-            t!(
-                lang,
-                msg!(
-                    "{} {} regio {} dienst {}: {} ({}).",
-                    c.provider,
-                    c.scope_id,
-                    c.region,
-                    c.service,
-                    c.status,
-                    c.message.as_deref().unwrap_or("-")
-                ),
-                msg!(
-                    "{} {} region {} service {}: {} ({}).",
-                    c.provider,
-                    c.scope_id,
-                    c.region,
-                    c.service,
-                    c.status,
-                    c.message.as_deref().unwrap_or("-")
-                ),
-            ),
-        ) {
-            f.provider = Some(c.provider);
-            f.scope = Some(em.intern.str(&c.scope_id));
-            f.region = Some(em.intern.str(&c.region));
-            em.out.push(f);
-        }
-    }
-
-    // Activity facts and activity-level rules.
-    for (i, (a, ac)) in ctx.register.activities.iter().zip(acc).enumerate() {
-        let mut locations: Vec<ObservedLocation> = ac
-            .locations
-            .into_iter()
-            .map(|(id, (count, replica_only))| {
-                let (provider, location, pi) = (canon[id].0, canon[id].1.as_str(), canon[id].2);
-                let p = &placements[pi];
-                ObservedLocation {
-                    provider,
-                    location: location.to_string(),
-                    countries: p.countries.clone(),
-                    class: p.class,
-                    basis: p.basis.clone(),
-                    replica_only,
-                    resources: count,
-                }
-            })
-            .collect();
-        locations.sort_by(|x, y| {
-            y.class
-                .cmp(&x.class)
-                .then(x.provider.cmp(&y.provider))
-                .then(x.location.cmp(&y.location))
-        });
-        let facts = ActivityFacts {
-            activity_id: a.id.clone(),
-            index: i,
-            resources: ac.resources,
-            data_bearing: ac.data_bearing,
-            providers: ac.providers,
-            by_type: ac
-                .by_type
-                .into_iter()
-                .map(|(k, v)| (type_names[k].to_string(), v))
-                .collect(),
-            worst_class: locations.first().map(|l| l.class),
-            locations,
-            first_seen: ac.first_seen,
-            last_seen: ac.last_seen,
-        };
-        activity_rules(&mut em, a, &facts, ac.first_resource, &scanned_providers);
-        eval.activities.push(facts);
-    }
-
-    eval.findings = finish(ctx, em.out, date, &mut eval.allowed);
-    eval
+    pt.findings = em.out;
+    pt
 }
 
 fn activity_rules(

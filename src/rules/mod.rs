@@ -158,8 +158,9 @@ pub struct Context<'a> {
     pub lang: Lang,
 }
 
-/// First/last observation of resources by id, for [`evaluate`].
-pub trait SeenLookup {
+/// First/last observation of resources by id, for [`evaluate`]. `Sync`: a large scan is
+/// evaluated on several threads that share it.
+pub trait SeenLookup: Sync {
     /// The range for `resource_id`, if it was seen.
     fn seen(&self, resource_id: &str) -> Option<SeenRange>;
 }

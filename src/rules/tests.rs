@@ -842,3 +842,64 @@ fn dutch_is_the_default_message_language() {
             .contains("aan geen verwerking gekoppeld")
     );
 }
+
+#[test]
+fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
+    // 2 500 activities: enough for the activity-level rules to run in two runs as well.
+    let synth = crate::synth::Synth::new(7).with_activities(2_500);
+    let register = synth.register();
+    let scan = ScanData {
+        meta: synth.meta("2026-03"),
+        scopes: synth.scopes(),
+        groups: synth.groups(),
+        resources: synth.resources(6_000).collect(),
+        coverage: synth.coverage(),
+    };
+    // First/last seen differs per resource, so merging the runs' ranges is exercised.
+    let seen: BTreeMap<String, SeenRange> = scan
+        .resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let first = d("2026-01-01") + chrono::Days::new((i % 60) as u64);
+            let range = SeenRange {
+                first,
+                last: first + chrono::Days::new((i % 17) as u64),
+            };
+            (r.id.clone(), range)
+        })
+        .collect();
+    let (rules, matching) = (RuleSettings::default(), MatchSettings::default());
+    let ctx = Context {
+        organisation: "Ministerie van Voorbeeldzaken",
+        register: &register,
+        catalog: catalog(),
+        pack: pack(),
+        rules: &rules,
+        matching: &matching,
+        lang: Lang::Nl,
+    };
+    let one = checks::run_in_parts(&ctx, &scan, Some(&seen), 1);
+    // The estate is varied enough for the comparison to mean something.
+    let distinct: std::collections::BTreeSet<&str> =
+        one.findings.iter().map(|f| f.code.as_str()).collect();
+    assert!(distinct.len() >= 4, "{distinct:?}");
+    assert!(!one.unregistered.is_empty() && !one.excluded.is_empty());
+    assert!(
+        one.activities
+            .iter()
+            .filter(|a| a.locations.len() > 1)
+            .count()
+            > 10
+    );
+    let expected = serde_json::to_string(&one).unwrap();
+    for parts in [2, 3, 7] {
+        let many = checks::run_in_parts(&ctx, &scan, Some(&seen), parts);
+        assert_eq!(
+            serde_json::to_string(&many).unwrap(),
+            expected,
+            "{parts} parts"
+        );
+        assert_eq!(many, one);
+    }
+}
