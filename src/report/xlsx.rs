@@ -63,32 +63,93 @@ impl Formats {
 /// Columns at least this wide wrap their text (messages, explanations).
 const WRAP_WIDTH: f64 = 40.0;
 
+/// A cell's style: what the column is formatted as, or what a cell needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Text,
+    Wrap,
+    Int,
+    Percent,
+    Date,
+    DateTime,
+}
+
+impl Style {
+    /// The style of a template column.
+    fn of_column(format: &str, wrap: bool) -> Style {
+        match format {
+            "int" => Style::Int,
+            "percent" => Style::Percent,
+            "date" => Style::Date,
+            "datetime" => Style::DateTime,
+            _ if wrap => Style::Wrap,
+            _ => Style::Text,
+        }
+    }
+
+    fn format(self, f: &Formats) -> &Format {
+        match self {
+            Style::Text => &f.text,
+            Style::Wrap => &f.wrap,
+            Style::Int => &f.int,
+            Style::Percent => &f.percent,
+            Style::Date => &f.date,
+            Style::DateTime => &f.datetime,
+        }
+    }
+}
+
+/// Writes one cell. Every column carries its style as a column format, which the writer
+/// gives to each cell written without one; a cell is written with an explicit format only
+/// when its type differs from its column's (looking a format up costs a hash of the whole
+/// format per cell, which on a million-row sheet was most of the writer's overhead).
 fn write_cell(
     ws: &mut Worksheet,
     row: u32,
     col: u16,
     cell: &Cell,
     f: &Formats,
-    wrap: bool,
+    column: Style,
 ) -> Result<()> {
+    let own = |natural: Style| (natural != column).then(|| natural.format(f));
     match cell {
         Cell::Empty => {}
         // Always a string, never a formula: hostile tag values stay inert.
         Cell::Text(s) => {
-            let fmt = if wrap { &f.wrap } else { &f.text };
-            ws.write_string_with_format(row, col, clean_text_cow(s).as_ref(), fmt)?;
+            let text = clean_text_cow(s);
+            let natural = if column == Style::Wrap {
+                Style::Wrap
+            } else {
+                Style::Text
+            };
+            match own(natural) {
+                Some(fmt) => ws.write_string_with_format(row, col, text.as_ref(), fmt)?,
+                None => ws.write_string(row, col, text.as_ref())?,
+            };
         }
         Cell::Int(n) => {
-            ws.write_number_with_format(row, col, *n as f64, &f.int)?;
+            match own(Style::Int) {
+                Some(fmt) => ws.write_number_with_format(row, col, *n as f64, fmt)?,
+                None => ws.write_number(row, col, *n as f64)?,
+            };
         }
         Cell::Percent(p) => {
-            ws.write_number_with_format(row, col, *p, &f.percent)?;
+            match own(Style::Percent) {
+                Some(fmt) => ws.write_number_with_format(row, col, *p, fmt)?,
+                None => ws.write_number(row, col, *p)?,
+            };
         }
         Cell::Date(d) => {
-            ws.write_datetime_with_format(row, col, d, &f.date)?;
+            match own(Style::Date) {
+                Some(fmt) => ws.write_datetime_with_format(row, col, d, fmt)?,
+                None => ws.write_datetime(row, col, d)?,
+            };
         }
         Cell::DateTime(t) => {
-            ws.write_datetime_with_format(row, col, t.naive_utc(), &f.datetime)?;
+            match own(Style::DateTime) {
+                Some(fmt) => ws.write_datetime_with_format(row, col, t.naive_utc(), fmt)?,
+                None => ws.write_datetime(row, col, t.naive_utc())?,
+            };
         }
     }
     Ok(())
@@ -150,43 +211,33 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
                 crate::rules::Lang::En => "&L&8cloudcensus&R&8Page &P of &N",
             });
         ws.set_repeat_rows(0, 0)?;
-        let wraps: Vec<bool> = sheet
+        let styles: Vec<Style> = sheet
             .columns
             .iter()
-            .map(|c| c.format == "text" && c.width >= WRAP_WIDTH)
+            .map(|c| Style::of_column(&c.format, c.format == "text" && c.width >= WRAP_WIDTH))
             .collect();
         for (i, c) in sheet.columns.iter().enumerate() {
             ws.set_column_width(i as u16, c.width)?;
+            ws.set_column_format(i as u16, styles[i].format(&f))?;
         }
         ws.set_row_height(0, 30)?;
         for (i, c) in sheet.columns.iter().enumerate() {
             ws.write_string_with_format(0, i as u16, c.header(lang), &f.header)?;
         }
         ws.set_freeze_panes(1, 0)?;
-        let mut row: u32 = 0;
         let widths: Vec<f64> = sheet.columns.iter().map(|c| c.width).collect();
-        sheets::produce(d, &sheet.key, &mut |cells| {
-            row += 1;
-            // Spreadsheet programs do not grow a row for wrapped text on their own when
-            // opening a generated file; set the height from the longest wrapped cell.
-            let lines = proj
-                .iter()
-                .enumerate()
-                .filter(|(col, _)| wraps[*col])
-                .map(|(col, &src)| match &cells[src] {
-                    Cell::Text(t) => wrapped_lines(t, widths[col]),
-                    _ => 1,
-                })
-                .max()
-                .unwrap_or(1);
-            if lines > 1 {
-                ws.set_row_height(row, 15.0 * lines.min(20) as f64)?;
-            }
-            for (col, &src) in proj.iter().enumerate() {
-                write_cell(ws, row, col as u16, &cells[src], &f, wraps[col])?;
-            }
-            Ok(())
-        })?;
+        let mut rows = RowWriter {
+            proj: &proj,
+            styles: &styles,
+            widths: &widths,
+            f: &f,
+            row: 0,
+            default_lines: 1,
+            opening: LARGE.contains(&sheet.key.as_str()).then(Vec::new),
+        };
+        sheets::produce(d, &sheet.key, &mut |cells| rows.push(ws, cells))?;
+        rows.flush_opening(ws)?;
+        let row = rows.row;
         let last_col = sheet.columns.len().saturating_sub(1) as u16;
         ws.autofilter(0, 0, row.max(1), last_col)?;
         if sheet.key == "summary" {
@@ -196,6 +247,114 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
     wb.save(path)
         .with_context(|| format!("cannot write workbook {}", path.display()))?;
     Ok(())
+}
+
+/// Rows a long sheet looks at before it chooses its default row height.
+const OPENING_ROWS: usize = 1_000;
+
+/// Wrapped cells taller than this many lines are cut off (the full text is in the cell).
+const MAX_LINES: usize = 20;
+
+/// Points for a row of `lines` lines.
+fn row_height(lines: usize) -> f64 {
+    15.0 * lines as f64
+}
+
+/// The most common value (the smallest of equally common ones); 1 for none.
+fn most_common(values: impl Iterator<Item = usize>) -> usize {
+    let mut counts = std::collections::BTreeMap::new();
+    for v in values {
+        *counts.entry(v).or_insert(0usize) += 1;
+    }
+    counts
+        .into_iter()
+        .fold(
+            (1, 0),
+            |best, (v, n)| if n > best.1 { (v, n) } else { best },
+        )
+        .0
+}
+
+/// Writes a sheet's rows below the header.
+///
+/// Spreadsheet programs do not grow a row for wrapped text on their own when opening a
+/// generated file, so each row gets the height of its longest wrapped cell. The writer
+/// keeps every row whose height is set in memory until it saves (~0.5 KiB per row), so
+/// a long sheet first holds back its opening rows, makes their most common height the
+/// sheet's default, and then sets only the heights of rows that differ from it.
+struct RowWriter<'a> {
+    proj: &'a [usize],
+    styles: &'a [Style],
+    widths: &'a [f64],
+    f: &'a Formats,
+    /// The last row written.
+    row: u32,
+    /// Rows of this many lines need no height of their own.
+    default_lines: usize,
+    /// Rows held back until the default height is chosen (long sheets only).
+    opening: Option<Vec<(Vec<Cell>, usize)>>,
+}
+
+impl RowWriter<'_> {
+    /// Lines the row's tallest wrapped cell takes.
+    fn lines(&self, cells: &[Cell]) -> usize {
+        self.proj
+            .iter()
+            .enumerate()
+            .filter(|(col, _)| self.styles[*col] == Style::Wrap)
+            .map(|(col, &src)| match &cells[src] {
+                Cell::Text(t) => wrapped_lines(t, self.widths[col]).min(MAX_LINES),
+                _ => 1,
+            })
+            .max()
+            .unwrap_or(1)
+    }
+
+    fn push(&mut self, ws: &mut Worksheet, cells: Vec<Cell>) -> Result<()> {
+        let lines = self.lines(&cells);
+        if let Some(held) = self.opening.as_mut() {
+            held.push((cells, lines));
+            if held.len() >= OPENING_ROWS {
+                self.flush_opening(ws)?;
+            }
+            return Ok(());
+        }
+        self.write(ws, &cells, lines)
+    }
+
+    /// Chooses the default height from the rows held back and writes them.
+    fn flush_opening(&mut self, ws: &mut Worksheet) -> Result<()> {
+        let Some(held) = self.opening.take() else {
+            return Ok(());
+        };
+        let lines = most_common(held.iter().map(|(_, l)| *l));
+        if lines > 1 {
+            ws.set_default_row_height(row_height(lines));
+        }
+        self.default_lines = lines;
+        for (cells, l) in held {
+            self.write(ws, &cells, l)?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, ws: &mut Worksheet, cells: &[Cell], lines: usize) -> Result<()> {
+        self.row += 1;
+        if lines != self.default_lines {
+            ws.set_row_height(self.row, row_height(lines))?;
+        }
+        for (col, &src) in self.proj.iter().enumerate() {
+            write_cell(
+                ws,
+                self.row,
+                col as u16,
+                &cells[src],
+                self.f,
+                self.styles[col],
+            )?;
+        }
+        Ok(())
+    }
 }
 
 /// How many lines `text` takes in a wrapped column `width` characters wide.
@@ -296,4 +455,49 @@ fn summary_charts(
         ws.insert_chart(16, chart_col, &chart)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_row_height_is_the_most_common_one_and_the_smaller_on_a_tie() {
+        assert_eq!(most_common([2, 3, 2, 1, 2].into_iter()), 2);
+        assert_eq!(most_common([3, 1, 3, 1].into_iter()), 1);
+        assert_eq!(most_common(std::iter::empty()), 1);
+    }
+
+    #[test]
+    fn a_cell_carries_its_own_format_only_when_its_type_differs_from_its_column() {
+        let f = Formats::new();
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet();
+        ws.set_column_format(0, Style::Date.format(&f)).unwrap();
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        write_cell(ws, 1, 0, &Cell::Date(d), &f, Style::Date).unwrap();
+        write_cell(ws, 2, 0, &Cell::Int(7), &f, Style::Date).unwrap();
+        let dir = std::env::temp_dir().join(format!("cc-xlsx-style-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.xlsx");
+        wb.save(&path).unwrap();
+        let mut zip = zip::ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let mut xml = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut xml,
+        )
+        .unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        // The date takes the column's style; the number gets a style of its own.
+        let style = |cell: &str| {
+            let at = xml.find(&format!("<c r=\"{cell}\"")).unwrap();
+            let tag = &xml[at..at + xml[at..].find('>').unwrap()];
+            tag.split("s=\"")
+                .nth(1)
+                .map(|s| s[..s.find('"').unwrap()].to_string())
+        };
+        assert!(style("A2").is_some());
+        assert_ne!(style("A2"), style("A3"), "{xml}");
+    }
 }
