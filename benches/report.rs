@@ -68,12 +68,7 @@ fn build_store(path: &Path, synth: Synth, n: u64, months: u32) {
 fn assemble<'a>(st: &dyn Store, ctx: Context<'a>) -> Result<report::ReportData<'a>> {
     let mut scans = st.latest_scan_per_period()?;
     scans.sort_by(|a, b| a.period.cmp(&b.period));
-    let iter = scans.into_iter().map(|s| {
-        Ok(StoredScan {
-            data: st.load_scan(&s.id)?,
-            hash: s.hash,
-        })
-    });
+    let iter = scans.iter().map(|s| StoredScan::from_store(st, s));
     report::assemble(ctx, 2026, iter, chrono::Utc::now())
 }
 

@@ -88,12 +88,7 @@ pub fn write_year(
     }
     scans.sort_by(|a, b| a.period.cmp(&b.period));
     let ctx = setup.context(lang);
-    let iter = scans.into_iter().map(|s| {
-        Ok(StoredScan {
-            data: store.load_scan(&s.id)?,
-            hash: s.hash,
-        })
-    });
+    let iter = scans.iter().map(|s| StoredScan::from_store(store, s));
     let data = report::assemble(ctx, year, iter, chrono::Utc::now())?;
     report::write(&data, template, opts)
 }

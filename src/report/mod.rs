@@ -18,9 +18,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
-use cloudcensus_core::{Coverage, JurisdictionClass, ScanData};
+use cloudcensus_core::{
+    Coverage, JurisdictionClass, Resource, ResourceGroup, ScanData, ScanMeta, Scope,
+};
 
 use crate::rules::{self, Context, Evaluation, Severity};
+use crate::store::{ResourceStream, Store};
 pub use template::Template;
 
 /// One scan of the year, summarised for the cover, the coverage sheet and the charts.
@@ -67,59 +70,165 @@ pub struct ReportData<'a> {
     pub tool_version: String,
 }
 
-/// A scan read from the store with its hash.
-pub struct StoredScan {
-    /// The scan.
-    pub data: ScanData,
+/// A scan for the report: its small parts and hash, and its resources as a stream, so a
+/// million-resource scan is read and evaluated in chunks instead of held whole.
+pub struct StoredScan<'s> {
+    /// Metadata.
+    pub meta: ScanMeta,
+    /// Scopes (with tags for inheritance).
+    pub scopes: Vec<Scope>,
+    /// Resource groups.
+    pub groups: Vec<ResourceGroup>,
+    /// Coverage.
+    pub coverage: Vec<Coverage>,
     /// Its content hash.
     pub hash: String,
+    /// Its resources, in scan order.
+    pub resources: ResourceStream<'s>,
+    /// How many resources to expect (sizes buffers; 0 if unknown).
+    pub resource_count: usize,
 }
+
+impl StoredScan<'static> {
+    /// A scan already in memory.
+    pub fn in_memory(data: ScanData, hash: String) -> Self {
+        let ScanData {
+            meta,
+            scopes,
+            groups,
+            resources,
+            coverage,
+        } = data;
+        StoredScan {
+            meta,
+            scopes,
+            groups,
+            coverage,
+            hash,
+            resource_count: resources.len(),
+            resources: Box::new(resources.into_iter().map(Ok)),
+        }
+    }
+}
+
+impl<'s> StoredScan<'s> {
+    /// Scan `scan` of `store`, its resources streamed.
+    pub fn from_store(store: &'s dyn Store, scan: &crate::store::ScanSummary) -> Result<Self> {
+        let meta = store.load_meta(&scan.id)?;
+        let (scopes, groups, coverage) = store.load_parts(&scan.id)?;
+        Ok(StoredScan {
+            meta,
+            scopes,
+            groups,
+            coverage,
+            hash: scan.hash.clone(),
+            resources: store.resources(&scan.id)?,
+            resource_count: usize::try_from(scan.resources).unwrap_or(0),
+        })
+    }
+}
+
+/// Resources read and evaluated at a time: two threads' worth of evaluation, ~120 MiB
+/// of resources in memory.
+const CHUNK: usize = 100_000;
 
 /// Reads the year's scans (oldest first) and builds the report data. Fails when there
 /// is no scan in the year.
 ///
-/// Memory: `scans` should load each scan lazily (e.g. a `map` over the scan list), so
-/// only one scan is in memory at a time: a scan is dropped before the next is loaded,
-/// except the last, which the sheets need. First/last seen is kept in a compact
-/// [`SeenIndex`](rules::SeenIndex), and the latest scan is evaluated once (its monthly
-/// counts come from the same evaluation: first/last seen changes no finding).
-pub fn assemble<'a>(
+/// Memory: `scans` should open each scan lazily (e.g. a `map` over the scan list). Each
+/// scan's resources are read and evaluated in chunks of [`CHUNK`] ([`rules::Evaluator`]),
+/// so no scan is ever whole in memory; of the latest scan only the resources the sheets
+/// list are kept (unregistered and excluded ones), with only the tags the sheets show.
+/// First/last seen is kept in a compact [`SeenIndex`](rules::SeenIndex), and the latest
+/// scan is evaluated once (its monthly counts come from the same evaluation: first/last
+/// seen changes no finding).
+pub fn assemble<'a, 's>(
     ctx: Context<'a>,
     year: i32,
-    scans: impl ExactSizeIterator<Item = Result<StoredScan>>,
+    scans: impl ExactSizeIterator<Item = Result<StoredScan<'s>>>,
     generated_at: DateTime<Utc>,
+) -> Result<ReportData<'a>> {
+    assemble_in_chunks(ctx, year, scans, generated_at, CHUNK)
+}
+
+/// [`assemble`], reading `chunk` resources at a time.
+fn assemble_in_chunks<'a, 's>(
+    ctx: Context<'a>,
+    year: i32,
+    scans: impl ExactSizeIterator<Item = Result<StoredScan<'s>>>,
+    generated_at: DateTime<Utc>,
+    chunk_size: usize,
 ) -> Result<ReportData<'a>> {
     let total = scans.len();
     let mut summaries = Vec::with_capacity(total);
     let mut seen = rules::SeenIndex::default();
     let mut latest: Option<(ScanData, Evaluation)> = None;
+    let mut chunk: Vec<Resource> = Vec::with_capacity(chunk_size);
     for (i, scan) in scans.enumerate() {
-        let StoredScan { data, hash } = scan?;
-        let date = data.reference_date();
-        for r in &data.resources {
-            seen.record(&r.id, date);
-        }
-        let last = i + 1 == total;
-        // Only the latest scan's resources are looked up, and by now `seen` holds every
-        // scan up to it: its ranges are final.
-        let eval = rules::evaluate(&ctx, &data, last.then_some(&seen as &dyn rules::SeenLookup));
-        summaries.push(ScanSummary {
-            id: data.meta.id.clone(),
-            period: data.meta.period.clone(),
-            finished_at: data.meta.finished_at,
+        let StoredScan {
+            meta,
+            scopes,
+            groups,
+            coverage,
             hash,
-            resources: data.resources.len(),
-            coverage: data.coverage.clone(),
-            coverage_percent: data.coverage_percent(),
+            mut resources,
+            resource_count,
+        } = scan?;
+        let date = meta.reference_date();
+        let last = i + 1 == total;
+        let mut ev = rules::Evaluator::new(&ctx, &meta, &scopes, &groups, resource_count);
+        let mut kept: Vec<Resource> = Vec::new();
+        loop {
+            chunk.clear();
+            for r in resources.by_ref().take(chunk_size.max(1)) {
+                chunk.push(r.with_context(|| format!("cannot read scan {}", meta.id))?);
+            }
+            if chunk.is_empty() {
+                break;
+            }
+            let start = ev.resources();
+            for r in &chunk {
+                seen.record(&r.id, date);
+            }
+            // Only the latest scan's resources are looked up, and by now `seen` holds
+            // every scan up to it, this chunk included: its ranges are final.
+            let listed = ev.add(&chunk, last.then_some(&seen as &dyn rules::SeenLookup));
+            if last {
+                let mut next = listed.into_iter().peekable();
+                for (k, r) in chunk.drain(..).enumerate() {
+                    if next.next_if_eq(&(start + k)).is_some() {
+                        kept.push(listed_only(r));
+                    }
+                }
+            }
+        }
+        drop(resources);
+        let eval = ev.finish(&coverage);
+        summaries.push(ScanSummary {
+            id: meta.id.clone(),
+            period: meta.period.clone(),
+            finished_at: meta.finished_at,
+            hash,
+            resources: eval.resources_total,
+            coverage_percent: eval.coverage_percent,
+            coverage: coverage.clone(),
             severities: rules::count_by_severity(&eval.findings),
             by_class: eval.by_class.clone(),
         });
         if last {
-            let (mut data, mut eval) = (data, eval);
-            keep_listed_resources(&mut data, &mut eval);
+            let mut eval = eval;
+            renumber_listed(&mut eval);
+            kept.shrink_to_fit();
+            let data = ScanData {
+                meta,
+                scopes,
+                groups,
+                resources: kept,
+                coverage,
+            };
             latest = Some((data, eval));
         }
-        // Otherwise `data` and `eval` drop here, before the next scan is loaded.
+        // Otherwise the scan's evaluation drops here, before the next scan is read.
     }
     let (latest, eval) = latest.with_context(|| {
         format!("no scans for {year} in the store: run `cloudcensus scan` (or `cloudcensus import`) first")
@@ -135,37 +244,33 @@ pub fn assemble<'a>(
     })
 }
 
-/// Drops the resources no sheet lists (everything but the unregistered and excluded
-/// ones) and renumbers the evaluation's indexes: a million-resource scan is ~1 GiB in
-/// memory, and the workbook is written after this.
-fn keep_listed_resources(scan: &mut ScanData, eval: &mut Evaluation) {
-    let n = scan.resources.len();
-    let mut new_index = vec![usize::MAX; n];
-    for &(i, _) in &eval.unregistered {
-        new_index[i] = 0;
-    }
-    for x in &eval.excluded {
-        new_index[x.index] = 0;
-    }
-    let mut next = 0;
-    for slot in new_index.iter_mut() {
-        if *slot == 0 {
-            *slot = next;
-            next += 1;
-        }
-    }
-    let mut i = 0;
-    scan.resources.retain(|_| {
-        let keep = new_index[i] != usize::MAX;
-        i += 1;
-        keep
+/// A listed resource with only what the sheets show: of its tags, the owner hints.
+fn listed_only(mut r: Resource) -> Resource {
+    r.tags.retain(|k, _| {
+        sheets::OWNER_HINT_KEYS
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(k.trim()))
     });
-    scan.resources.shrink_to_fit();
+    r
+}
+
+/// Points the evaluation's indexes into the kept resources: the unregistered and
+/// excluded ones, in scan order.
+fn renumber_listed(eval: &mut Evaluation) {
+    let mut old: Vec<usize> = eval
+        .unregistered
+        .iter()
+        .map(|u| u.0)
+        .chain(eval.excluded.iter().map(|x| x.index))
+        .collect();
+    old.sort_unstable();
+    old.dedup();
+    let new = |i: usize| old.binary_search(&i).unwrap_or(usize::MAX);
     for (idx, _) in &mut eval.unregistered {
-        *idx = new_index[*idx];
+        *idx = new(*idx);
     }
     for x in &mut eval.excluded {
-        x.index = new_index[x.index];
+        x.index = new(x.index);
     }
 }
 

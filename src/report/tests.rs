@@ -45,12 +45,11 @@ fn bucket(
     }
 }
 
-fn scan(period: &str, resources: Vec<Resource>) -> StoredScan {
+fn scan(period: &str, resources: Vec<Resource>) -> StoredScan<'static> {
     let day = NaiveDate::parse_from_str(&format!("{period}-28"), "%Y-%m-%d").unwrap();
     let at = Utc.from_utc_datetime(&day.and_hms_opt(3, 0, 0).unwrap());
-    StoredScan {
-        hash: format!("hash-{period}"),
-        data: ScanData {
+    StoredScan::in_memory(
+        ScanData {
             meta: ScanMeta {
                 id: format!("scan-{period}"),
                 organisation: "Ministerie van Voorbeeldzaken".into(),
@@ -76,7 +75,8 @@ fn scan(period: &str, resources: Vec<Resource>) -> StoredScan {
                 ),
             ],
         },
-    }
+        format!("hash-{period}"),
+    )
 }
 
 fn register() -> Register {
@@ -133,6 +133,10 @@ impl Fixture {
     }
 
     fn data(&self, lang: Lang) -> ReportData<'_> {
+        self.data_in_chunks(lang, super::CHUNK)
+    }
+
+    fn data_in_chunks(&self, lang: Lang, chunk: usize) -> ReportData<'_> {
         let ctx = crate::rules::Context {
             organisation: "Ministerie van Voorbeeldzaken",
             register: &self.register,
@@ -164,7 +168,7 @@ impl Fixture {
             ),
         ];
         let generated = Utc.with_ymd_and_hms(2026, 12, 31, 10, 0, 0).unwrap();
-        assemble(ctx, 2026, scans.into_iter().map(Ok), generated).unwrap()
+        super::assemble_in_chunks(ctx, 2026, scans.into_iter().map(Ok), generated, chunk).unwrap()
     }
 }
 
@@ -399,4 +403,39 @@ fn first_and_last_seen_span_the_year() {
     assert_eq!(va1.first_seen, NaiveDate::from_ymd_opt(2026, 1, 28));
     assert_eq!(va1.last_seen, NaiveDate::from_ymd_opt(2026, 2, 28));
     assert_eq!(data.scans.len(), 2);
+}
+
+#[test]
+fn reading_scans_in_small_chunks_gives_the_same_report_data() {
+    let fx = Fixture::new();
+    let whole = fx.data(Lang::Nl);
+    let one_by_one = fx.data_in_chunks(Lang::Nl, 1);
+    assert_eq!(one_by_one.eval, whole.eval);
+    assert_eq!(one_by_one.latest, whole.latest);
+    assert_eq!(
+        one_by_one
+            .scans
+            .iter()
+            .map(|s| (&s.id, s.resources, &s.severities))
+            .collect::<Vec<_>>(),
+        whole
+            .scans
+            .iter()
+            .map(|s| (&s.id, s.resources, &s.severities))
+            .collect::<Vec<_>>()
+    );
+    // Only the listed resources are kept, each with only the tags the sheets show.
+    assert_eq!(
+        whole.latest.resources.len(),
+        whole.eval.unregistered.len() + whole.eval.excluded.len()
+    );
+    let orphan = &whole.latest.resources[whole.eval.unregistered[0].0];
+    assert_eq!(orphan.name, "orphan");
+    assert!(
+        orphan
+            .tags
+            .keys()
+            .all(|k| super::sheets::OWNER_HINT_KEYS.contains(&k.as_str()))
+    );
+    assert!(orphan.tags.contains_key("owner"), "{:?}", orphan.tags);
 }

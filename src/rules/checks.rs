@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDate;
 use cloudcensus_core::{
-    ClassifyOptions, CoverageStatus, JurisdictionClass, Placement, Provider, Resource, ScanData,
+    ClassifyOptions, Coverage, CoverageStatus, JurisdictionClass, Placement, Provider, Resource,
+    ResourceGroup, ScanData, ScanMeta, Scope, coverage_percent,
 };
 use serde::{Deserialize, Serialize};
 
@@ -117,10 +118,11 @@ pub struct Evaluation {
 }
 
 #[derive(Default)]
-struct Acc<'s> {
+struct Acc {
     resources: usize,
     data_bearing: usize,
-    first_resource: Option<&'s Resource>,
+    /// The first linked resource (a sample for activity-level findings).
+    first_resource: Option<Resource>,
     providers: BTreeSet<Provider>,
     // resource type (index into `type_names`) -> count
     by_type: FastMap<usize, usize>,
@@ -341,58 +343,174 @@ pub(super) fn run(
     scan: &ScanData,
     seen: Option<&dyn super::SeenLookup>,
 ) -> Evaluation {
-    run_in_parts(ctx, scan, seen, parts_for(scan.resources.len()))
+    run_in_parts(ctx, scan, seen, None)
 }
 
-/// [`run`], with the resources evaluated in `parts` runs (threads).
+/// [`run`], with the resources and activities evaluated in `parts` runs (threads), or as
+/// many as there are cores.
 pub(super) fn run_in_parts(
     ctx: &Context<'_>,
     scan: &ScanData,
     seen: Option<&dyn super::SeenLookup>,
-    parts: usize,
+    parts: Option<usize>,
 ) -> Evaluation {
-    let date = scan.reference_date();
-    let lang = ctx.lang;
-    let mut em = Emitter::new(ctx);
-    let mut eval = Evaluation {
-        reference_date: date,
-        rule_pack: ctx.pack.name.clone(),
-        out_of_scope: false,
-        findings: Vec::new(),
-        activities: Vec::new(),
-        excluded: Vec::new(),
-        unregistered: Vec::new(),
-        resources_total: scan.resources.len(),
-        data_bearing_total: 0,
-        registered_total: 0,
-        by_class: BTreeMap::new(),
-        by_provider: BTreeMap::new(),
-        coverage_percent: scan.coverage_percent(),
-        allowed: BTreeMap::new(),
-    };
+    let mut ev = Evaluator::new(
+        ctx,
+        &scan.meta,
+        &scan.scopes,
+        &scan.groups,
+        scan.resources.len(),
+    );
+    ev.parts = parts;
+    ev.add(&scan.resources, seen);
+    ev.finish(&scan.coverage)
+}
 
-    let org = ctx.organisation.to_lowercase();
-    if org.contains("defensie") || org.contains("ministry of defence") {
-        eval.out_of_scope = true;
-        if let Some(f) = em.base(
-            "CB-DEF",
-            t!(
-                lang,
-                msg!(
-                    "{} valt buiten de scope van het cloudbeleid.",
-                    ctx.organisation
-                ),
-                msg!("{} is outside the scope of the policy.", ctx.organisation),
-            ),
-        ) {
-            eval.findings.push(f);
+/// Evaluates one scan whose resources arrive in chunks (e.g. streamed from the store),
+/// so a large scan never has to sit in memory whole. Feeding a scan's resources in any
+/// split, in scan order, gives exactly [`evaluate`](super::evaluate)'s result.
+pub struct Evaluator<'c> {
+    ctx: Context<'c>,
+    /// `None` for an organisation outside the policy's scope (Defensie).
+    matcher: Option<Matcher<'c>>,
+    date: NaiveDate,
+    /// Threads per chunk and for the activity rules; `None`: one per core.
+    parts: Option<usize>,
+    state: Option<Part>,
+    /// Resources added so far (the next resource's index).
+    added: usize,
+    /// Findings to make room for up front.
+    expected: usize,
+}
+
+impl<'c> Evaluator<'c> {
+    /// Starts the evaluation of the scan described by `meta`, `scopes` and `groups`
+    /// (resources come through [`add`](Self::add)). `expected_resources` sizes the
+    /// findings up front (0 if unknown).
+    pub fn new(
+        ctx: &Context<'c>,
+        meta: &ScanMeta,
+        scopes: &[Scope],
+        groups: &[ResourceGroup],
+        expected_resources: usize,
+    ) -> Self {
+        let org = ctx.organisation.to_lowercase();
+        let out_of_scope = org.contains("defensie") || org.contains("ministry of defence");
+        Evaluator {
+            ctx: *ctx,
+            matcher: (!out_of_scope)
+                .then(|| Matcher::new(ctx.register, scopes, groups, ctx.matching)),
+            date: meta.reference_date(),
+            parts: None,
+            state: None,
+            added: 0,
+            expected: expected_resources,
         }
-        return eval;
     }
 
-    let matcher = Matcher::new(ctx.register, &scan.scopes, &scan.groups, ctx.matching);
-    let mut part = scan_parts(ctx, &matcher, &scan.resources, date, seen, parts);
-    for c in &scan.coverage {
+    /// Evaluates the next resources of the scan. `seen` gives first/last observation
+    /// dates (else both are the scan date). Returns the scan indexes of the resources
+    /// among them that a report lists (unregistered or excluded), ascending.
+    pub fn add(
+        &mut self,
+        resources: &[Resource],
+        seen: Option<&dyn super::SeenLookup>,
+    ) -> Vec<usize> {
+        let offset = self.added;
+        self.added += resources.len();
+        let Some(matcher) = &self.matcher else {
+            return Vec::new();
+        };
+        let parts = self.parts.unwrap_or_else(|| parts_for(resources.len()));
+        let reserve = if self.state.is_none() {
+            self.expected.max(resources.len())
+        } else {
+            resources.len()
+        };
+        let part = scan_parts(
+            &self.ctx, matcher, resources, offset, reserve, self.date, seen, parts,
+        );
+        let mut listed: Vec<usize> = part
+            .unregistered
+            .iter()
+            .map(|u| u.0)
+            .chain(part.excluded.iter().map(|x| x.index))
+            .collect();
+        listed.sort_unstable();
+        listed.dedup();
+        match &mut self.state {
+            None => self.state = Some(part),
+            Some(state) => merge(state, part),
+        }
+        listed
+    }
+
+    /// Resources added so far.
+    pub fn resources(&self) -> usize {
+        self.added
+    }
+
+    /// Runs the activity-level and coverage rules and returns the evaluation.
+    pub fn finish(self, coverage: &[Coverage]) -> Evaluation {
+        let ctx = &self.ctx;
+        let date = self.date;
+        let lang = ctx.lang;
+        let mut em = Emitter::new(ctx);
+        let mut eval = Evaluation {
+            reference_date: date,
+            rule_pack: ctx.pack.name.clone(),
+            out_of_scope: false,
+            findings: Vec::new(),
+            activities: Vec::new(),
+            excluded: Vec::new(),
+            unregistered: Vec::new(),
+            resources_total: self.added,
+            data_bearing_total: 0,
+            registered_total: 0,
+            by_class: BTreeMap::new(),
+            by_provider: BTreeMap::new(),
+            coverage_percent: coverage_percent(coverage),
+            allowed: BTreeMap::new(),
+        };
+        if self.matcher.is_none() {
+            eval.out_of_scope = true;
+            if let Some(f) = em.base(
+                "CB-DEF",
+                t!(
+                    lang,
+                    msg!(
+                        "{} valt buiten de scope van het cloudbeleid.",
+                        ctx.organisation
+                    ),
+                    msg!("{} is outside the scope of the policy.", ctx.organisation),
+                ),
+            ) {
+                eval.findings.push(f);
+            }
+            return eval;
+        }
+        let mut part = self
+            .state
+            .unwrap_or_else(|| Part::new(ctx.register.activities.len()));
+        let parts = self.parts;
+        finish_scan(ctx, &mut em, &mut eval, &mut part, coverage, parts);
+        eval
+    }
+}
+
+/// The coverage and activity-level rules on the merged per-resource results, then
+/// overrides, suppressions and the sort.
+fn finish_scan(
+    ctx: &Context<'_>,
+    em: &mut Emitter<'_>,
+    eval: &mut Evaluation,
+    part: &mut Part,
+    coverage: &[Coverage],
+    parts: Option<usize>,
+) {
+    let lang = ctx.lang;
+    let date = eval.reference_date;
+    for c in coverage {
         if c.status == CoverageStatus::Scanned {
             part.providers.insert(c.provider);
         }
@@ -411,7 +529,7 @@ pub(super) fn run_in_parts(
         excluded,
         unregistered,
         ..
-    } = part;
+    } = std::mem::replace(part, Part::new(0));
     em.out = findings;
     eval.by_provider = by_provider;
     eval.by_class = by_class;
@@ -421,7 +539,7 @@ pub(super) fn run_in_parts(
     eval.unregistered = unregistered;
 
     // Coverage gaps.
-    for c in scan.coverage.iter().filter(|c| c.status.is_gap()) {
+    for c in coverage.iter().filter(|c| c.status.is_gap()) {
         if let Some(mut f) = em.base(
             "CB-COVERAGE",
             t!(
@@ -455,7 +573,7 @@ pub(super) fn run_in_parts(
 
     // Activity facts and activity-level rules, in runs of activities (threads for a large
     // register), each run's findings appended in register order.
-    let activity_run = |first: usize, accs: Vec<Acc<'_>>| -> (Vec<Finding>, Vec<ActivityFacts>) {
+    let activity_run = |first: usize, accs: Vec<Acc>| -> (Vec<Finding>, Vec<ActivityFacts>) {
         let mut em = Emitter::new(ctx);
         let mut facts_out = Vec::with_capacity(accs.len());
         let acts = &ctx.register.activities[first..first + accs.len()];
@@ -500,15 +618,24 @@ pub(super) fn run_in_parts(
                 first_seen: ac.first_seen,
                 last_seen: ac.last_seen,
             };
-            activity_rules(&mut em, a, &facts, ac.first_resource, &scanned_providers);
+            activity_rules(
+                &mut em,
+                a,
+                &facts,
+                ac.first_resource.as_ref(),
+                &scanned_providers,
+            );
             facts_out.push(facts);
         }
         (em.out, facts_out)
     };
     let n_act = acc.len();
-    let runs = parts.min(n_act / MIN_ACTIVITY_RUN).max(1);
+    let runs = parts
+        .unwrap_or_else(cores)
+        .min(n_act / MIN_ACTIVITY_RUN)
+        .max(1);
     let chunk = n_act.div_ceil(runs).max(1);
-    let mut chunks: Vec<(usize, Vec<Acc<'_>>)> = Vec::with_capacity(runs);
+    let mut chunks: Vec<(usize, Vec<Acc>)> = Vec::with_capacity(runs);
     let mut rest = acc;
     while rest.len() > chunk {
         let tail = rest.split_off(chunk);
@@ -540,17 +667,16 @@ pub(super) fn run_in_parts(
         eval.activities.extend(facts);
     }
 
-    eval.findings = finish(ctx, em.out, date, &mut eval.allowed);
-    eval
+    eval.findings = finish(ctx, std::mem::take(&mut em.out), date, &mut eval.allowed);
 }
 
 /// What a contiguous run of a scan's resources contributes to an evaluation: the
 /// per-resource findings, the per-activity accumulators and the counts. Runs are
 /// evaluated independently (each on its own thread for a large scan) and merged in scan
 /// order, which gives exactly what one pass over all resources gives.
-struct Part<'s> {
+struct Part {
     findings: Vec<Finding>,
-    acc: Vec<Acc<'s>>,
+    acc: Vec<Acc>,
     /// Placements by index.
     placements: Vec<Placement>,
     /// Canonical locations seen, interned: (provider, location) by index, with the index
@@ -558,8 +684,8 @@ struct Part<'s> {
     canon: Vec<(Provider, String, usize)>,
     canon_ids: FastMap<(Provider, String), usize>,
     /// Resource types of linked resources, interned: counted per activity by index.
-    type_ids: FastMap<&'s str, usize>,
-    type_names: Vec<&'s str>,
+    type_ids: FastMap<String, usize>,
+    type_names: Vec<String>,
     /// Providers with resources (the caller adds those with scanned coverage).
     providers: BTreeSet<Provider>,
     by_provider: BTreeMap<Provider, usize>,
@@ -579,24 +705,56 @@ const MIN_ACTIVITY_RUN: usize = 1_000;
 
 /// How many runs (threads) to evaluate `n` resources in.
 fn parts_for(n: usize) -> usize {
-    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    cores.min(8).min(n / MIN_PART).max(1)
+    cores().min(n / MIN_PART).max(1)
 }
 
-/// Evaluates `resources` in `parts` contiguous runs, all but the first on their own
-/// threads, and merges them in order.
-fn scan_parts<'s>(
+/// Threads to use: the cores, at most 8.
+fn cores() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |c| c.get())
+        .min(8)
+}
+
+impl Part {
+    /// Nothing yet, for a register of `activities` activities.
+    fn new(activities: usize) -> Self {
+        Part {
+            findings: Vec::new(),
+            acc: (0..activities).map(|_| Acc::default()).collect(),
+            placements: Vec::new(),
+            canon: Vec::new(),
+            canon_ids: FastMap::default(),
+            type_ids: FastMap::default(),
+            type_names: Vec::new(),
+            providers: BTreeSet::new(),
+            by_provider: BTreeMap::new(),
+            by_class: BTreeMap::new(),
+            data_bearing: 0,
+            registered: 0,
+            excluded: Vec::new(),
+            unregistered: Vec::new(),
+        }
+    }
+}
+
+/// Evaluates `resources` (scan indexes from `offset`) in `parts` contiguous runs, all but
+/// the first on their own threads, and merges them in order. The first run makes room
+/// for `reserve` findings, so merging appends without growing the vector.
+#[allow(clippy::too_many_arguments)]
+fn scan_parts(
     ctx: &Context<'_>,
     matcher: &Matcher<'_>,
-    resources: &'s [Resource],
+    resources: &[Resource],
+    offset: usize,
+    reserve: usize,
     date: NaiveDate,
     seen: Option<&dyn super::SeenLookup>,
     parts: usize,
-) -> Part<'s> {
+) -> Part {
     let n = resources.len();
     let chunk = n.div_ceil(parts.max(1)).max(1);
     if parts <= 1 || n <= chunk {
-        return scan_part(ctx, matcher, resources, 0, n, date, seen);
+        return scan_part(ctx, matcher, resources, offset, reserve, date, seen);
     }
     std::thread::scope(|s| {
         let handles: Vec<_> = resources
@@ -604,12 +762,19 @@ fn scan_parts<'s>(
             .enumerate()
             .skip(1)
             .map(|(k, rs)| {
-                s.spawn(move || scan_part(ctx, matcher, rs, k * chunk, rs.len(), date, seen))
+                let at = offset + k * chunk;
+                s.spawn(move || scan_part(ctx, matcher, rs, at, rs.len(), date, seen))
             })
             .collect();
-        // The first run reserves room for every run's findings, so merging appends
-        // without growing the vector.
-        let mut first = scan_part(ctx, matcher, &resources[..chunk], 0, n, date, seen);
+        let mut first = scan_part(
+            ctx,
+            matcher,
+            &resources[..chunk],
+            offset,
+            reserve,
+            date,
+            seen,
+        );
         for h in handles {
             let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             merge(&mut first, part);
@@ -619,7 +784,7 @@ fn scan_parts<'s>(
 }
 
 /// Appends `b` (the run after `a`'s) to `a`.
-fn merge<'s>(a: &mut Part<'s>, b: Part<'s>) {
+fn merge(a: &mut Part, b: Part) {
     let Part {
         findings,
         acc,
@@ -655,11 +820,14 @@ fn merge<'s>(a: &mut Part<'s>, b: Part<'s>) {
         .collect();
     let type_map: Vec<usize> = type_names
         .into_iter()
-        .map(|t| {
-            *a.type_ids.entry(t).or_insert_with(|| {
+        .map(|t| match a.type_ids.get(&t) {
+            Some(&id) => id,
+            None => {
+                let id = a.type_names.len();
+                a.type_ids.insert(t.clone(), id);
                 a.type_names.push(t);
-                a.type_names.len() - 1
-            })
+                id
+            }
         })
         .collect();
     for (x, y) in a.acc.iter_mut().zip(acc) {
@@ -701,37 +869,21 @@ fn merge<'s>(a: &mut Part<'s>, b: Part<'s>) {
 
 /// Evaluates the per-resource rules and gathers the per-activity facts of `resources`,
 /// which start at index `offset` of the scan. `reserve`: findings to make room for.
-fn scan_part<'s>(
+fn scan_part(
     ctx: &Context<'_>,
     matcher: &Matcher<'_>,
-    resources: &'s [Resource],
+    resources: &[Resource],
     offset: usize,
     reserve: usize,
     date: NaiveDate,
     seen: Option<&dyn super::SeenLookup>,
-) -> Part<'s> {
+) -> Part {
     let lang = ctx.lang;
     let mut em = Emitter::new(ctx);
     // Room for about one finding per resource up front: growing a vector of a million
     // findings by doubling copies it twice over (pages never written stay unmapped).
     em.out.reserve(reserve);
-    let n_act = ctx.register.activities.len();
-    let mut pt = Part {
-        findings: Vec::new(),
-        acc: (0..n_act).map(|_| Acc::default()).collect(),
-        placements: Vec::new(),
-        canon: Vec::new(),
-        canon_ids: FastMap::default(),
-        type_ids: FastMap::default(),
-        type_names: Vec::new(),
-        providers: BTreeSet::new(),
-        by_provider: BTreeMap::new(),
-        by_class: BTreeMap::new(),
-        data_bearing: 0,
-        registered: 0,
-        excluded: Vec::new(),
-        unregistered: Vec::new(),
-    };
+    let mut pt = Part::new(ctx.register.activities.len());
     // Per (provider, raw location spelling): the placement and its canonical location's
     // index, so a resource's locations cost one lookup each.
     let mut raw_ids: FastMap<(Provider, &str), (usize, usize)> = FastMap::default();
@@ -956,20 +1108,24 @@ fn scan_part<'s>(
                 .join("; ");
             pt.excluded.push(ExcludedResource { index: idx, reason });
         }
-        let type_id = *pt
-            .type_ids
-            .entry(r.resource_type.as_str())
-            .or_insert_with(|| {
-                pt.type_names.push(r.resource_type.as_str());
-                pt.type_names.len() - 1
-            });
+        let type_id = match pt.type_ids.get(r.resource_type.as_str()) {
+            Some(&id) => id,
+            None => {
+                let id = pt.type_names.len();
+                pt.type_ids.insert(r.resource_type.clone(), id);
+                pt.type_names.push(r.resource_type.clone());
+                id
+            }
+        };
         for &i in &m.activities {
             let a = &mut pt.acc[i];
             a.resources += 1;
             if data_bearing {
                 a.data_bearing += 1;
             }
-            a.first_resource.get_or_insert(r);
+            if a.first_resource.is_none() {
+                a.first_resource = Some(r.clone());
+            }
             a.providers.insert(r.provider);
             *a.by_type.entry(type_id).or_insert(0) += 1;
             for &(_, ci, replica) in &locs {

@@ -25,7 +25,9 @@ use chrono::NaiveDate;
 use cloudcensus_core::{Catalog, JurisdictionClass, Provider, ScanData};
 use serde::{Deserialize, Serialize};
 
-pub use checks::{ActivityFacts, Evaluation, ExcludedResource, ObservedLocation, SeenRange};
+pub use checks::{
+    ActivityFacts, Evaluation, Evaluator, ExcludedResource, ObservedLocation, SeenRange,
+};
 pub use pack::{RuleInfo, RulePack, RulePackError};
 pub use settings::{RuleSettings, SeverityOverride, Suppression};
 pub use shared::{Countries, SharedStr};

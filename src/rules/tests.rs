@@ -879,7 +879,7 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
         matching: &matching,
         lang: Lang::Nl,
     };
-    let one = checks::run_in_parts(&ctx, &scan, Some(&seen), 1);
+    let one = checks::run_in_parts(&ctx, &scan, Some(&seen), Some(1));
     // The estate is varied enough for the comparison to mean something.
     let distinct: std::collections::BTreeSet<&str> =
         one.findings.iter().map(|f| f.code.as_str()).collect();
@@ -894,7 +894,7 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
     );
     let expected = serde_json::to_string(&one).unwrap();
     for parts in [2, 3, 7] {
-        let many = checks::run_in_parts(&ctx, &scan, Some(&seen), parts);
+        let many = checks::run_in_parts(&ctx, &scan, Some(&seen), Some(parts));
         assert_eq!(
             serde_json::to_string(&many).unwrap(),
             expected,
@@ -902,4 +902,27 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
         );
         assert_eq!(many, one);
     }
+    // Streamed in uneven chunks, as the report reads a scan from the store.
+    let mut ev = Evaluator::new(&ctx, &scan.meta, &scan.scopes, &scan.groups, 0);
+    let mut listed = Vec::new();
+    let mut at = 0;
+    for size in [1, 999, 2_000, 0, 3_000].into_iter().cycle() {
+        let end = (at + size).min(scan.resources.len());
+        listed.extend(ev.add(&scan.resources[at..end], Some(&seen)));
+        at = end;
+        if at == scan.resources.len() {
+            break;
+        }
+    }
+    let streamed = ev.finish(&scan.coverage);
+    assert_eq!(serde_json::to_string(&streamed).unwrap(), expected);
+    // `add` names exactly the resources a report lists.
+    let mut want: Vec<usize> = one
+        .unregistered
+        .iter()
+        .map(|u| u.0)
+        .chain(one.excluded.iter().map(|x| x.index))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(listed, want);
 }

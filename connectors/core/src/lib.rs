@@ -20,5 +20,5 @@ pub mod taxonomy;
 pub use catalog::{Catalog, CatalogError, ClassifyOptions, JurisdictionClass, Placement};
 pub use connector::{Connector, ConnectorError, Observation};
 pub use model::{Coverage, CoverageStatus, Provider, Resource, ResourceGroup, Scope, ScopeKind};
-pub use scan::{ScanData, ScanMeta};
+pub use scan::{ScanData, ScanMeta, coverage_percent};
 pub use taxonomy::Category;

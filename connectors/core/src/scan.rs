@@ -52,19 +52,32 @@ pub struct ScanData {
     pub coverage: Vec<Coverage>,
 }
 
+impl ScanMeta {
+    /// The scan date used for jurisdiction classification: the day it finished.
+    pub fn reference_date(&self) -> chrono::NaiveDate {
+        self.finished_at.date_naive()
+    }
+}
+
+/// Share of coverage entries without a gap (denied/throttled/error), in percent. 100 when
+/// there are no entries.
+pub fn coverage_percent(coverage: &[Coverage]) -> f64 {
+    if coverage.is_empty() {
+        return 100.0;
+    }
+    let ok = coverage.iter().filter(|c| !c.status.is_gap()).count();
+    ok as f64 * 100.0 / coverage.len() as f64
+}
+
 impl ScanData {
     /// The scan date used for jurisdiction classification: the day it finished.
     pub fn reference_date(&self) -> chrono::NaiveDate {
-        self.meta.finished_at.date_naive()
+        self.meta.reference_date()
     }
 
     /// Share of coverage entries without a gap (denied/throttled/error), in percent.
     /// 100 when there are no entries.
     pub fn coverage_percent(&self) -> f64 {
-        if self.coverage.is_empty() {
-            return 100.0;
-        }
-        let ok = self.coverage.iter().filter(|c| !c.status.is_gap()).count();
-        ok as f64 * 100.0 / self.coverage.len() as f64
+        coverage_percent(&self.coverage)
     }
 }
