@@ -35,6 +35,12 @@ pub struct SheetSpec {
     pub name_nl: String,
     /// English sheet name (≤ 31 characters).
     pub name_en: String,
+    /// Lines of text every row is tall enough for (default 1, at most 20). A row whose
+    /// wrapped text needs more gets its own height; one that needs fewer keeps this.
+    /// Long sheets should set what most of their rows need: the workbook writer keeps
+    /// every row with a height of its own in memory until it saves.
+    #[serde(default = "default_row_lines")]
+    pub row_lines: usize,
     /// Columns in order.
     pub columns: Vec<ColumnSpec>,
 }
@@ -55,6 +61,10 @@ pub struct ColumnSpec {
     /// `text`, `int`, `date`, `datetime` or `percent`.
     #[serde(default = "default_format")]
     pub format: String,
+}
+
+fn default_row_lines() -> usize {
+    1
 }
 
 fn default_width() -> f64 {
@@ -115,6 +125,12 @@ impl Template {
                         s.key
                     ));
                 }
+            }
+            if !(1..=20).contains(&s.row_lines) {
+                problems.push(format!(
+                    "sheet '{}': row_lines = {} must be between 1 and 20",
+                    s.key, s.row_lines
+                ));
             }
             for c in &s.columns {
                 if !keys.contains(&c.key.as_str()) {

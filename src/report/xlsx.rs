@@ -226,17 +226,19 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
         }
         ws.set_freeze_panes(1, 0)?;
         let widths: Vec<f64> = sheet.columns.iter().map(|c| c.width).collect();
+        let default_lines = sheet.row_lines.clamp(1, MAX_LINES);
+        if default_lines > 1 {
+            ws.set_default_row_height(row_height(default_lines));
+        }
         let mut rows = RowWriter {
             proj: &proj,
             styles: &styles,
             widths: &widths,
             f: &f,
             row: 0,
-            default_lines: 1,
-            opening: LARGE.contains(&sheet.key.as_str()).then(Vec::new),
+            default_lines,
         };
-        sheets::produce(d, &sheet.key, &mut |cells| rows.push(ws, cells))?;
-        rows.flush_opening(ws)?;
+        sheets::produce(d, &sheet.key, &mut |cells| rows.write(ws, &cells))?;
         let row = rows.row;
         let last_col = sheet.columns.len().saturating_sub(1) as u16;
         ws.autofilter(0, 0, row.max(1), last_col)?;
@@ -249,9 +251,6 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
     Ok(())
 }
 
-/// Rows a long sheet looks at before it chooses its default row height.
-const OPENING_ROWS: usize = 1_000;
-
 /// Wrapped cells taller than this many lines are cut off (the full text is in the cell).
 const MAX_LINES: usize = 20;
 
@@ -260,28 +259,13 @@ fn row_height(lines: usize) -> f64 {
     15.0 * lines as f64
 }
 
-/// The most common value (the smallest of equally common ones); 1 for none.
-fn most_common(values: impl Iterator<Item = usize>) -> usize {
-    let mut counts = std::collections::BTreeMap::new();
-    for v in values {
-        *counts.entry(v).or_insert(0usize) += 1;
-    }
-    counts
-        .into_iter()
-        .fold(
-            (1, 0),
-            |best, (v, n)| if n > best.1 { (v, n) } else { best },
-        )
-        .0
-}
-
 /// Writes a sheet's rows below the header.
 ///
 /// Spreadsheet programs do not grow a row for wrapped text on their own when opening a
-/// generated file, so each row gets the height of its longest wrapped cell. The writer
-/// keeps every row whose height is set in memory until it saves (~0.5 KiB per row), so
-/// a long sheet first holds back its opening rows, makes their most common height the
-/// sheet's default, and then sets only the heights of rows that differ from it.
+/// generated file, so a row whose wrapped text needs more lines than the sheet's
+/// `row_lines` (the template's; the sheet's default height) gets a height of its own.
+/// The writer keeps every such row in memory until it saves (~0.3 KiB each), which is
+/// why long sheets set `row_lines` to what most of their rows need.
 struct RowWriter<'a> {
     proj: &'a [usize],
     styles: &'a [Style],
@@ -289,10 +273,8 @@ struct RowWriter<'a> {
     f: &'a Formats,
     /// The last row written.
     row: u32,
-    /// Rows of this many lines need no height of their own.
+    /// Rows of up to this many lines need no height of their own.
     default_lines: usize,
-    /// Rows held back until the default height is chosen (long sheets only).
-    opening: Option<Vec<(Vec<Cell>, usize)>>,
 }
 
 impl RowWriter<'_> {
@@ -310,37 +292,10 @@ impl RowWriter<'_> {
             .unwrap_or(1)
     }
 
-    fn push(&mut self, ws: &mut Worksheet, cells: Vec<Cell>) -> Result<()> {
-        let lines = self.lines(&cells);
-        if let Some(held) = self.opening.as_mut() {
-            held.push((cells, lines));
-            if held.len() >= OPENING_ROWS {
-                self.flush_opening(ws)?;
-            }
-            return Ok(());
-        }
-        self.write(ws, &cells, lines)
-    }
-
-    /// Chooses the default height from the rows held back and writes them.
-    fn flush_opening(&mut self, ws: &mut Worksheet) -> Result<()> {
-        let Some(held) = self.opening.take() else {
-            return Ok(());
-        };
-        let lines = most_common(held.iter().map(|(_, l)| *l));
-        if lines > 1 {
-            ws.set_default_row_height(row_height(lines));
-        }
-        self.default_lines = lines;
-        for (cells, l) in held {
-            self.write(ws, &cells, l)?;
-        }
-        Ok(())
-    }
-
-    fn write(&mut self, ws: &mut Worksheet, cells: &[Cell], lines: usize) -> Result<()> {
+    fn write(&mut self, ws: &mut Worksheet, cells: &[Cell]) -> Result<()> {
         self.row += 1;
-        if lines != self.default_lines {
+        let lines = self.lines(cells);
+        if lines > self.default_lines {
             ws.set_row_height(self.row, row_height(lines))?;
         }
         for (col, &src) in self.proj.iter().enumerate() {
@@ -460,13 +415,6 @@ fn summary_charts(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_row_height_is_the_most_common_one_and_the_smaller_on_a_tie() {
-        assert_eq!(most_common([2, 3, 2, 1, 2].into_iter()), 2);
-        assert_eq!(most_common([3, 1, 3, 1].into_iter()), 1);
-        assert_eq!(most_common(std::iter::empty()), 1);
-    }
 
     #[test]
     fn a_cell_carries_its_own_format_only_when_its_type_differs_from_its_column() {
