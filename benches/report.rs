@@ -237,7 +237,7 @@ fn main() -> Result<()> {
             xlsx / bare,
             data.eval.findings.len(),
             data.eval.resources_total,
-            data.latest.resources.len(),
+            data.listed.len(),
         );
         if let Some(keep) = std::env::var_os("REPORT_CSV_DIR").filter(|_| run == 1) {
             std::fs::create_dir_all(&keep)?;

@@ -19,10 +19,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use cloudcensus_core::{
-    Coverage, JurisdictionClass, Resource, ResourceGroup, ScanData, ScanMeta, Scope,
+    Coverage, JurisdictionClass, Provider, Resource, ResourceGroup, ScanData, ScanMeta, Scope,
 };
 
-use crate::rules::{self, Context, Evaluation, Severity};
+use crate::rules::shared::Interner;
+use crate::rules::{self, Context, Evaluation, Severity, SharedStr};
 use crate::store::{ResourceStream, Store};
 pub use template::Template;
 
@@ -57,17 +58,54 @@ pub struct ReportData<'a> {
     pub year: i32,
     /// The scans of the year, oldest first.
     pub scans: Vec<ScanSummary>,
-    /// The latest scan of the year: its meta, scopes, groups and coverage, and of its
-    /// resources only those the sheets list (the evaluation's unregistered and excluded
-    /// ones, in scan order; `eval`'s indexes point into this list). Counts of all
-    /// resources are in `eval` (`resources_total`, `by_class`, ...).
+    /// The latest scan of the year: its meta, scopes, groups and coverage. Its resources
+    /// are not kept (counts of all of them are in `eval`: `resources_total`, `by_class`,
+    /// ...); the ones the sheets list are in `listed`.
     pub latest: ScanData,
+    /// Of the latest scan's resources, those the sheets list: the evaluation's
+    /// unregistered and excluded ones, in scan order (`eval`'s indexes point into this
+    /// list), with only what the sheets show.
+    pub listed: Vec<ListedResource>,
     /// Its evaluation (with first/last seen over the year).
     pub eval: Evaluation,
     /// When the report was generated.
     pub generated_at: DateTime<Utc>,
     /// cloudcensus version.
     pub tool_version: String,
+}
+
+/// A resource a sheet lists, with only what the sheets show: a million-resource scan can
+/// list hundreds of thousands, and a full [`Resource`] with its tag map is ~1 KiB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedResource {
+    /// Provider.
+    pub provider: Provider,
+    /// Account / subscription / project.
+    pub scope_id: SharedStr,
+    /// Provider id.
+    pub id: String,
+    /// Resource type.
+    pub resource_type: SharedStr,
+    /// Display name.
+    pub name: String,
+    /// Primary location as the provider reported it.
+    pub location: Option<SharedStr>,
+    /// The tags that hint at an owner, as `key=value; …` ([`sheets::owner_hints`]).
+    pub owner_hints: String,
+}
+
+impl ListedResource {
+    fn new(r: Resource, intern: &mut Interner) -> Self {
+        ListedResource {
+            provider: r.provider,
+            scope_id: intern.str(&r.scope_id),
+            resource_type: intern.str(&r.resource_type),
+            location: r.location.as_deref().map(|l| intern.str(l)),
+            owner_hints: sheets::owner_hints(&r.tags),
+            id: r.id,
+            name: r.name,
+        }
+    }
 }
 
 /// A scan for the report: its small parts and hash, and its resources as a stream, so a
@@ -138,7 +176,7 @@ const CHUNK: usize = 100_000;
 /// Memory: `scans` should open each scan lazily (e.g. a `map` over the scan list). Each
 /// scan's resources are read and evaluated in chunks of [`CHUNK`] ([`rules::Evaluator`]),
 /// so no scan is ever whole in memory; of the latest scan only the resources the sheets
-/// list are kept (unregistered and excluded ones), with only the tags the sheets show.
+/// list are kept (unregistered and excluded ones), with only what the sheets show.
 /// First/last seen is kept in a compact [`SeenIndex`](rules::SeenIndex), and the latest
 /// scan is evaluated once (its monthly counts come from the same evaluation: first/last
 /// seen changes no finding).
@@ -162,7 +200,8 @@ fn assemble_in_chunks<'a, 's>(
     let total = scans.len();
     let mut summaries = Vec::with_capacity(total);
     let mut seen = rules::SeenIndex::default();
-    let mut latest: Option<(ScanData, Evaluation)> = None;
+    let mut latest: Option<(ScanData, Vec<ListedResource>, Evaluation)> = None;
+    let mut intern = Interner::default();
     let mut chunk: Vec<Resource> = Vec::with_capacity(chunk_size);
     for (i, scan) in scans.enumerate() {
         let StoredScan {
@@ -177,7 +216,7 @@ fn assemble_in_chunks<'a, 's>(
         let date = meta.reference_date();
         let last = i + 1 == total;
         let mut ev = rules::Evaluator::new(&ctx, &meta, &scopes, &groups, resource_count);
-        let mut kept: Vec<Resource> = Vec::new();
+        let mut kept: Vec<ListedResource> = Vec::new();
         loop {
             chunk.clear();
             for r in resources.by_ref().take(chunk_size.max(1)) {
@@ -197,7 +236,7 @@ fn assemble_in_chunks<'a, 's>(
                 let mut next = listed.into_iter().peekable();
                 for (k, r) in chunk.drain(..).enumerate() {
                     if next.next_if_eq(&(start + k)).is_some() {
-                        kept.push(listed_only(r));
+                        kept.push(ListedResource::new(r, &mut intern));
                     }
                 }
             }
@@ -223,14 +262,14 @@ fn assemble_in_chunks<'a, 's>(
                 meta,
                 scopes,
                 groups,
-                resources: kept,
+                resources: Vec::new(),
                 coverage,
             };
-            latest = Some((data, eval));
+            latest = Some((data, kept, eval));
         }
         // Otherwise the scan's evaluation drops here, before the next scan is read.
     }
-    let (latest, eval) = latest.with_context(|| {
+    let (latest, listed, eval) = latest.with_context(|| {
         format!("no scans for {year} in the store: run `cloudcensus scan` (or `cloudcensus import`) first")
     })?;
     Ok(ReportData {
@@ -238,20 +277,11 @@ fn assemble_in_chunks<'a, 's>(
         year,
         scans: summaries,
         latest,
+        listed,
         eval,
         generated_at,
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
     })
-}
-
-/// A listed resource with only what the sheets show: of its tags, the owner hints.
-fn listed_only(mut r: Resource) -> Resource {
-    r.tags.retain(|k, _| {
-        sheets::OWNER_HINT_KEYS
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(k.trim()))
-    });
-    r
 }
 
 /// Points the evaluation's indexes into the kept resources: the unregistered and

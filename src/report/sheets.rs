@@ -795,34 +795,33 @@ pub fn produce(
             rows.sort_by(|x, y| {
                 y.1.first
                     .cmp(&x.1.first)
-                    .then_with(|| d.latest.resources[x.0].id.cmp(&d.latest.resources[y.0].id))
+                    .then_with(|| d.listed[x.0].id.cmp(&d.listed[y.0].id))
             });
             let opts = |p: Provider| cloudcensus_core::ClassifyOptions {
                 dpf_certified: d.ctx.rules.dpf(p),
             };
             for (idx, seen) in rows {
-                let r = &d.latest.resources[*idx];
+                let r = &d.listed[*idx];
                 let place = r.location.as_deref().map(|loc| {
                     d.ctx
                         .catalog
                         .classify(r.provider, loc, e.reference_date, opts(r.provider))
                 });
-                let hints = owner_hints(&r.tags);
                 emit(vec![
                     Cell::text(r.provider.as_str()),
-                    Cell::text(&r.scope_id),
+                    Cell::text(r.scope_id.as_str()),
                     Cell::opt_text(
                         place
                             .as_ref()
                             .map(|p| p.location.clone())
-                            .or(r.location.clone()),
+                            .or(r.location.as_deref().map(str::to_string)),
                     ),
                     Cell::opt_text(place.as_ref().map(|p| p.countries.join("+"))),
                     Cell::opt_text(place.as_ref().map(|p| class_label(lang, p.class))),
-                    Cell::text(&r.resource_type),
+                    Cell::text(r.resource_type.as_str()),
                     Cell::text(&r.name),
                     Cell::text(&r.id),
-                    Cell::text(hints),
+                    Cell::text(&r.owner_hints),
                     Cell::Date(seen.first),
                     Cell::Date(seen.last),
                 ])?;
