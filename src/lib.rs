@@ -5,6 +5,12 @@
 //! call the same code. Provider SDK code lives in `connectors/*` crates so changing the CLI
 //! never recompiles an SDK.
 
+/// mimalloc instead of the system allocator: evaluation and the report allocate and free
+/// millions of small strings, and glibc's allocator kept freed memory (resident) across
+/// the report's phases.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod cli;
 pub mod commands;
 pub mod config;

@@ -14,8 +14,11 @@ use super::sheets::{self, class_name, severity_name};
 use super::template::{SheetSpec, Template};
 use crate::rules::Severity;
 
-/// Sheets that can hold one row per resource or finding: written in constant-memory mode.
-const LARGE: &[&str] = &["unregistered", "findings", "coverage"];
+/// Sheets written in normal mode: the summary writes its chart data beside rows it
+/// already wrote, which constant-memory mode cannot do. Every other sheet is written in
+/// constant-memory mode (a row goes to disk when the next starts): the per-activity
+/// sheets hold a row per register activity, tens of thousands for a large department.
+const IN_MEMORY: &[&str] = &["summary"];
 
 /// Rijksoverheid blue, used for header rows.
 const HEADER_BLUE: u32 = 0x154273;
@@ -188,10 +191,10 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
     );
     for sheet in &template.sheets {
         let proj = projection(sheet)?;
-        let ws = if LARGE.contains(&sheet.key.as_str()) {
-            wb.add_worksheet_with_constant_memory()?
-        } else {
+        let ws = if IN_MEMORY.contains(&sheet.key.as_str()) {
             wb.add_worksheet()
+        } else {
+            wb.add_worksheet_with_constant_memory()?
         };
         ws.set_name(sheet.name(lang))?;
         // Print as an official would: A4 landscape, one page wide, header row repeated,
