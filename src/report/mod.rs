@@ -287,14 +287,7 @@ fn assemble_in_chunks<'a, 's>(
 /// Points the evaluation's indexes into the kept resources: the unregistered and
 /// excluded ones, in scan order.
 fn renumber_listed(eval: &mut Evaluation) {
-    let mut old: Vec<usize> = eval
-        .unregistered
-        .iter()
-        .map(|u| u.0)
-        .chain(eval.excluded.iter().map(|x| x.index))
-        .collect();
-    old.sort_unstable();
-    old.dedup();
+    let old = eval.listed();
     let new = |i: usize| old.binary_search(&i).unwrap_or(usize::MAX);
     for (idx, _) in &mut eval.unregistered {
         *idx = new(*idx);

@@ -117,6 +117,28 @@ pub struct Evaluation {
     pub allowed: BTreeMap<String, usize>,
 }
 
+impl Evaluation {
+    /// Scan indexes of the resources a report lists (unregistered and excluded ones),
+    /// ascending.
+    pub fn listed(&self) -> Vec<usize> {
+        listed_indexes(&self.unregistered, &self.excluded)
+    }
+}
+
+fn listed_indexes(
+    unregistered: &[(usize, SeenRange)],
+    excluded: &[ExcludedResource],
+) -> Vec<usize> {
+    let mut out: Vec<usize> = unregistered
+        .iter()
+        .map(|u| u.0)
+        .chain(excluded.iter().map(|x| x.index))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 #[derive(Default)]
 struct Acc {
     resources: usize,
@@ -432,17 +454,14 @@ impl<'c> Evaluator<'c> {
         } else {
             resources.len()
         };
-        let part = scan_parts(
-            &self.ctx, matcher, resources, offset, reserve, self.date, seen, parts,
-        );
-        let mut listed: Vec<usize> = part
-            .unregistered
-            .iter()
-            .map(|u| u.0)
-            .chain(part.excluded.iter().map(|x| x.index))
-            .collect();
-        listed.sort_unstable();
-        listed.dedup();
+        let pass = Pass {
+            ctx: &self.ctx,
+            matcher,
+            date: self.date,
+            seen,
+        };
+        let part = scan_parts(pass, resources, offset, reserve, parts);
+        let listed = listed_indexes(&part.unregistered, &part.excluded);
         match &mut self.state {
             None => self.state = Some(part),
             Some(state) => merge(state, part),
@@ -494,11 +513,10 @@ impl<'c> Evaluator<'c> {
             }
             return eval;
         }
-        let mut part = self
+        let part = self
             .state
             .unwrap_or_else(|| Part::new(ctx.register.activities.len()));
-        let parts = self.parts;
-        finish_scan(ctx, &mut em, &mut eval, &mut part, coverage, parts);
+        finish_scan(ctx, &mut em, &mut eval, part, coverage, self.parts);
         eval
     }
 }
@@ -509,7 +527,7 @@ fn finish_scan(
     ctx: &Context<'_>,
     em: &mut Emitter<'_>,
     eval: &mut Evaluation,
-    part: &mut Part,
+    mut part: Part,
     coverage: &[Coverage],
     parts: Option<usize>,
 ) {
@@ -534,7 +552,7 @@ fn finish_scan(
         excluded,
         unregistered,
         ..
-    } = std::mem::replace(part, Part::new(0));
+    } = part;
     em.out = findings;
     eval.by_provider = by_provider;
     eval.by_class = by_class;
@@ -742,24 +760,31 @@ impl Part {
     }
 }
 
+/// What every run of the per-resource pass shares.
+#[derive(Clone, Copy)]
+struct Pass<'p, 'c> {
+    ctx: &'p Context<'c>,
+    matcher: &'p Matcher<'c>,
+    /// The scan's reference date.
+    date: NaiveDate,
+    /// First/last observation dates, if known.
+    seen: Option<&'p dyn super::SeenLookup>,
+}
+
 /// Evaluates `resources` (scan indexes from `offset`) in `parts` contiguous runs, all but
 /// the first on their own threads, and merges them in order. The first run makes room
 /// for `reserve` findings, so merging appends without growing the vector.
-#[allow(clippy::too_many_arguments)]
 fn scan_parts(
-    ctx: &Context<'_>,
-    matcher: &Matcher<'_>,
+    pass: Pass<'_, '_>,
     resources: &[Resource],
     offset: usize,
     reserve: usize,
-    date: NaiveDate,
-    seen: Option<&dyn super::SeenLookup>,
     parts: usize,
 ) -> Part {
     let n = resources.len();
     let chunk = n.div_ceil(parts.max(1)).max(1);
     if parts <= 1 || n <= chunk {
-        return scan_part(ctx, matcher, resources, offset, reserve, date, seen);
+        return scan_part(pass, resources, offset, reserve);
     }
     std::thread::scope(|s| {
         let handles: Vec<_> = resources
@@ -768,18 +793,10 @@ fn scan_parts(
             .skip(1)
             .map(|(k, rs)| {
                 let at = offset + k * chunk;
-                s.spawn(move || scan_part(ctx, matcher, rs, at, rs.len(), date, seen))
+                s.spawn(move || scan_part(pass, rs, at, rs.len()))
             })
             .collect();
-        let mut first = scan_part(
-            ctx,
-            matcher,
-            &resources[..chunk],
-            offset,
-            reserve,
-            date,
-            seen,
-        );
+        let mut first = scan_part(pass, &resources[..chunk], offset, reserve);
         for h in handles {
             let part = h.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
             merge(&mut first, part);
@@ -874,15 +891,13 @@ fn merge(a: &mut Part, b: Part) {
 
 /// Evaluates the per-resource rules and gathers the per-activity facts of `resources`,
 /// which start at index `offset` of the scan. `reserve`: findings to make room for.
-fn scan_part(
-    ctx: &Context<'_>,
-    matcher: &Matcher<'_>,
-    resources: &[Resource],
-    offset: usize,
-    reserve: usize,
-    date: NaiveDate,
-    seen: Option<&dyn super::SeenLookup>,
-) -> Part {
+fn scan_part(pass: Pass<'_, '_>, resources: &[Resource], offset: usize, reserve: usize) -> Part {
+    let Pass {
+        ctx,
+        matcher,
+        date,
+        seen,
+    } = pass;
     let lang = ctx.lang;
     let mut em = Emitter::new(ctx);
     // Room for about one finding per resource up front: growing a vector of a million

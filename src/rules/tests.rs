@@ -917,12 +917,7 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
     let streamed = ev.finish(&scan.coverage);
     assert_eq!(serde_json::to_string(&streamed).unwrap(), expected);
     // `add` names exactly the resources a report lists.
-    let mut want: Vec<usize> = one
-        .unregistered
-        .iter()
-        .map(|u| u.0)
-        .chain(one.excluded.iter().map(|x| x.index))
-        .collect();
-    want.sort_unstable();
+    let want = one.listed();
+    assert!(want.len() == one.unregistered.len() + one.excluded.len());
     assert_eq!(listed, want);
 }
