@@ -409,6 +409,19 @@ mod unit_tests {
     }
 
     #[test]
+    fn template_row_lines_outside_1_to_20_is_refused_naming_the_sheet() {
+        let text = template::BUILTIN[0]
+            .1
+            .replacen("row_lines = 3", "row_lines = 0", 1);
+        let t: Template = toml::from_str(&text).unwrap();
+        let err = t.validate("bad.toml").unwrap_err();
+        assert!(
+            err.contains("sheet 'findings': row_lines = 0 must be between 1 and 20"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn template_with_unknown_column_lists_the_valid_keys() {
         let t: Template = toml::from_str(
             r#"
