@@ -166,9 +166,9 @@ impl<'s> StoredScan<'s> {
     }
 }
 
-/// Resources read and evaluated at a time: two threads' worth of evaluation, ~120 MiB
-/// of resources in memory.
-const CHUNK: usize = 100_000;
+/// Resources read and evaluated at a time: two threads' worth of evaluation, ~60 MiB of
+/// resources in memory (two chunks at a time: one read, one evaluated).
+const CHUNK: usize = 50_000;
 
 /// Reads the year's scans (oldest first) and builds the report data. Fails when there
 /// is no scan in the year.
@@ -202,7 +202,7 @@ fn assemble_in_chunks<'a, 's>(
     let mut seen = rules::SeenIndex::default();
     let mut latest: Option<(ScanData, Vec<ListedResource>, Evaluation)> = None;
     let mut intern = Interner::default();
-    let mut chunk: Vec<Resource> = Vec::with_capacity(chunk_size);
+    let chunk_size = chunk_size.max(1);
     for (i, scan) in scans.enumerate() {
         let StoredScan {
             meta,
@@ -215,32 +215,65 @@ fn assemble_in_chunks<'a, 's>(
         } = scan?;
         let date = meta.reference_date();
         let last = i + 1 == total;
-        let mut ev = rules::Evaluator::new(&ctx, &meta, &scopes, &groups, resource_count);
-        let mut kept: Vec<ListedResource> = Vec::new();
-        loop {
-            chunk.clear();
-            for r in resources.by_ref().take(chunk_size.max(1)) {
-                chunk.push(r.with_context(|| format!("cannot read scan {}", meta.id))?);
-            }
-            if chunk.is_empty() {
-                break;
-            }
-            let start = ev.resources();
-            for r in &chunk {
-                seen.record(&r.id, date);
-            }
-            // Only the latest scan's resources are looked up, and by now `seen` holds
-            // every scan up to it, this chunk included: its ranges are final.
-            let listed = ev.add(&chunk, last.then_some(&seen as &dyn rules::SeenLookup));
-            if last {
-                let mut next = listed.into_iter().peekable();
-                for (k, r) in chunk.drain(..).enumerate() {
-                    if next.next_if_eq(&(start + k)).is_some() {
-                        kept.push(ListedResource::new(r, &mut intern));
+        let ev = rules::Evaluator::new(&ctx, &meta, &scopes, &groups, resource_count);
+        // This thread reads the next chunk from the store while a worker evaluates the
+        // last one. The channel holds no chunk of its own (rendezvous), so at most two
+        // chunks are in memory: the one being read and the one being evaluated.
+        let (seen, intern) = (&mut seen, &mut intern);
+        let (ev, mut kept) =
+            std::thread::scope(|s| -> Result<(rules::Evaluator<'_>, Vec<ListedResource>)> {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Resource>>(0);
+                let worker = s.spawn(move || {
+                    let mut ev = ev;
+                    let mut kept: Vec<ListedResource> = Vec::new();
+                    for mut chunk in rx {
+                        let start = ev.resources();
+                        for r in &chunk {
+                            seen.record(&r.id, date);
+                        }
+                        // Only the latest scan's resources are looked up, and by now `seen`
+                        // holds every scan up to it, this chunk included: its ranges are final.
+                        let listed =
+                            ev.add(&chunk, last.then_some(&*seen as &dyn rules::SeenLookup));
+                        if last {
+                            let mut next = listed.into_iter().peekable();
+                            for (k, r) in chunk.drain(..).enumerate() {
+                                if next.next_if_eq(&(start + k)).is_some() {
+                                    kept.push(ListedResource::new(r, intern));
+                                }
+                            }
+                        }
+                    }
+                    (ev, kept)
+                });
+                let mut failed = None;
+                loop {
+                    let mut chunk = Vec::with_capacity(chunk_size);
+                    for r in resources.by_ref().take(chunk_size) {
+                        match r {
+                            Ok(r) => chunk.push(r),
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    // A send fails only when the worker is gone: its panic surfaces below.
+                    if failed.is_some() || chunk.is_empty() || tx.send(chunk).is_err() {
+                        break;
                     }
                 }
-            }
-        }
+                drop(tx);
+                let done = worker
+                    .join()
+                    .unwrap_or_else(|e| std::panic::resume_unwind(e));
+                match failed {
+                    Some(e) => {
+                        Err(anyhow::Error::new(e).context(format!("cannot read scan {}", meta.id)))
+                    }
+                    None => Ok(done),
+                }
+            })?;
         drop(resources);
         let eval = ev.finish(&coverage);
         summaries.push(ScanSummary {

@@ -439,3 +439,38 @@ fn reading_scans_in_small_chunks_gives_the_same_report_data() {
         orphan.owner_hints
     );
 }
+
+#[test]
+fn a_scan_that_fails_halfway_through_reading_is_an_error_naming_it_not_a_short_report() {
+    let fx = Fixture::new();
+    let ctx = crate::rules::Context {
+        organisation: "Ministerie van Voorbeeldzaken",
+        register: &fx.register,
+        catalog: &fx.catalog,
+        pack: &fx.pack,
+        rules: &fx.rules,
+        matching: &fx.matching,
+        lang: Lang::Nl,
+    };
+    let mut broken = scan(
+        "2026-02",
+        (0..5)
+            .map(|i| bucket(&format!("b{i}"), None, "eu-west-1", &[], &[]))
+            .collect(),
+    );
+    let good: Vec<_> = broken.resources.by_ref().take(3).collect();
+    broken.resources = Box::new(good.into_iter().chain(std::iter::once(Err(
+        crate::store::StoreError::Empty("the disk went away".into()),
+    ))));
+    let scans = vec![scan("2026-01", vec![]), broken];
+    let generated = Utc.with_ymd_and_hms(2026, 12, 31, 10, 0, 0).unwrap();
+    // Chunks of 2: the failure comes after a chunk was already handed to the evaluator.
+    let err = match super::assemble_in_chunks(ctx, 2026, scans.into_iter().map(Ok), generated, 2) {
+        Ok(_) => panic!("a scan that could not be read must not give a report"),
+        Err(e) => format!("{e:#}"),
+    };
+    assert!(
+        err.contains("cannot read scan scan-2026-02") && err.contains("the disk went away"),
+        "{err}"
+    );
+}

@@ -721,7 +721,7 @@ struct Part {
 
 /// Resources per thread below which evaluation stays on one thread: spawning and merging
 /// cost more than they save on a small scan.
-const MIN_PART: usize = 50_000;
+const MIN_PART: usize = 25_000;
 
 /// Activities per thread below which the activity-level rules stay on one thread.
 const MIN_ACTIVITY_RUN: usize = 1_000;
