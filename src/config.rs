@@ -40,6 +40,10 @@ pub struct Config {
     /// Upper bound on concurrent provider requests across all sources.
     #[serde(default = "default_concurrency")]
     pub max_concurrency: usize,
+    /// Longest a whole scan may take, in seconds (default: no limit). When it is reached,
+    /// what was listed is kept and every scope not completely listed is `error` coverage.
+    #[serde(default)]
+    pub scan_timeout_secs: Option<u64>,
     /// Location catalog override file (TOML).
     #[serde(default)]
     pub catalog: Option<PathBuf>,
@@ -277,6 +281,12 @@ impl Config {
             problems.push(format!(
                 "{}max_concurrency must be at least 1",
                 at("max_concurrency")
+            ));
+        }
+        if self.scan_timeout_secs == Some(0) {
+            problems.push(format!(
+                "{}scan_timeout_secs must be at least 1 (leave it out for no limit)",
+                at("scan_timeout_secs")
             ));
         }
         if let Err(e) = RulePack::builtin(&self.rule_pack) {
@@ -590,6 +600,23 @@ mod tests {
         ] {
             assert!(msg.contains(want), "missing '{want}' in:\n{msg}");
         }
+    }
+
+    #[test]
+    fn scan_timeout_is_optional_and_zero_is_refused_with_its_line() {
+        assert_eq!(
+            parse("organisation = \"M\"\n").unwrap().scan_timeout_secs,
+            None
+        );
+        let c = parse("organisation = \"M\"\nscan_timeout_secs = 7200\n").unwrap();
+        assert_eq!(c.scan_timeout_secs, Some(7200));
+        let err = parse("organisation = \"M\"\nscan_timeout_secs = 0\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("line 2: scan_timeout_secs must be at least 1"),
+            "{err}"
+        );
     }
 
     #[test]

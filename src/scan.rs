@@ -22,6 +22,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cloudcensus_core::{
@@ -265,27 +266,32 @@ type Discovered = (String, Vec<Scope>, Vec<Coverage>);
 pub async fn list_all(
     sources: &[Source],
     max_concurrency: usize,
+    timeout: Option<Duration>,
     sink: &Sink,
     progress: &dyn Progress,
     tally: &mut Tally,
 ) -> Result<(), ()> {
     let max_concurrency = max_concurrency.max(1);
+    let deadline = timeout.map(|t| Deadline {
+        at: tokio::time::Instant::now() + t,
+        secs: t.as_secs(),
+    });
     // Phase 1: identity and discovery, all sources at once (bounded).
     let discovered: Vec<(usize, Result<Discovered, Coverage>)> =
         futures::stream::iter(sources.iter().enumerate())
             .map(|(i, s)| async move {
                 progress.source_started(s.provider, &s.name);
-                let fail = |e: ConnectorError| source_failure(s.provider, &s.endpoint, &e);
-                let identity = match s.connector.identity().await {
-                    Ok(id) => id,
-                    Err(e) => return (i, Err(fail(e))),
+                let discover = async {
+                    let fail = |e: ConnectorError| source_failure(s.provider, &s.endpoint, &e);
+                    let identity = s.connector.identity().await.map_err(fail)?;
+                    let scopes = s.connector.scopes().await.map_err(fail)?;
+                    let extra = s.connector.discovery_coverage();
+                    Ok((identity, scopes, extra))
                 };
-                let scopes = match s.connector.scopes().await {
-                    Ok(v) => v,
-                    Err(e) => return (i, Err(fail(e))),
-                };
-                let extra = s.connector.discovery_coverage();
-                (i, Ok((identity, scopes, extra)))
+                match within(deadline, discover).await {
+                    Ok(outcome) => (i, outcome),
+                    Err(d) => (i, Err(d.coverage(s.provider, "*"))),
+                }
             })
             .buffer_unordered(max_concurrency)
             .collect()
@@ -351,46 +357,93 @@ pub async fn list_all(
     let results: Vec<Result<(), ()>> = futures::stream::iter(work.iter())
         .map(|(i, scope)| async move {
             let s = &sources[*i];
-            let _permit = per_provider[&s.provider].acquire().await.map_err(|_| ())?;
-            let mut stream = s.connector.inventory(scope);
-            while let Some(item) = stream.next().await {
-                let record = match item {
-                    Ok(Observation::Resource(r)) => {
-                        progress.resource(s.provider);
-                        *lock(tally_ref).resources.entry(s.provider).or_default() += 1;
-                        Record::Resource(r)
-                    }
-                    Ok(Observation::ResourceGroup(g)) => Record::Group(g),
-                    Ok(Observation::Coverage(c)) => {
-                        lock(tally_ref).coverage(&c, progress);
-                        Record::Coverage(c)
-                    }
-                    Err(e) => {
-                        // The connector failed as a whole while listing this scope: what
-                        // was not listed is a gap for the scope.
-                        let c = Coverage::failed(
-                            s.provider,
-                            scope.id.clone(),
-                            "*",
-                            SOURCE_SERVICE,
-                            CoverageStatus::Error,
-                            format!("{e} (endpoint {})", s.endpoint),
-                        );
-                        lock(tally_ref).coverage(&c, progress);
-                        sink.send(Record::Coverage(c)).await?;
-                        break;
-                    }
-                };
-                sink.send(record).await?;
-            }
+            let listing = async {
+                let _permit = per_provider[&s.provider].acquire().await.map_err(|_| ())?;
+                let mut stream = s.connector.inventory(scope);
+                while let Some(item) = stream.next().await {
+                    let record = match item {
+                        Ok(Observation::Resource(r)) => {
+                            progress.resource(s.provider);
+                            *lock(tally_ref).resources.entry(s.provider).or_default() += 1;
+                            Record::Resource(r)
+                        }
+                        Ok(Observation::ResourceGroup(g)) => Record::Group(g),
+                        Ok(Observation::Coverage(c)) => {
+                            lock(tally_ref).coverage(&c, progress);
+                            Record::Coverage(c)
+                        }
+                        Err(e) => {
+                            // The connector failed as a whole while listing this scope: what
+                            // was not listed is a gap for the scope.
+                            let c = Coverage::failed(
+                                s.provider,
+                                scope.id.clone(),
+                                "*",
+                                SOURCE_SERVICE,
+                                CoverageStatus::Error,
+                                format!("{e} (endpoint {})", s.endpoint),
+                            );
+                            lock(tally_ref).coverage(&c, progress);
+                            sink.send(Record::Coverage(c)).await?;
+                            break;
+                        }
+                    };
+                    sink.send(record).await?;
+                }
+                Ok(())
+            };
+            let outcome = match within(deadline, listing).await {
+                Ok(r) => r,
+                Err(d) => {
+                    // Out of time: what this scope listed so far is kept; the rest of it
+                    // is a gap, never "nothing there".
+                    let c = d.coverage(s.provider, &scope.id);
+                    lock(tally_ref).coverage(&c, progress);
+                    sink.send(Record::Coverage(c)).await
+                }
+            };
             progress.scope_done(s.provider);
-            Ok(())
+            outcome
         })
         .buffer_unordered(max_concurrency)
         .collect()
         .await;
     *tally = tally_cell.into_inner().unwrap_or_else(|p| p.into_inner());
     results.into_iter().collect()
+}
+
+/// When the whole scan must end (`scan_timeout_secs`).
+#[derive(Debug, Clone, Copy)]
+struct Deadline {
+    at: tokio::time::Instant,
+    secs: u64,
+}
+
+impl Deadline {
+    /// The gap left by a scope (or, with `*`, a whole source) the deadline cut short.
+    fn coverage(self, provider: Provider, scope_id: &str) -> Coverage {
+        Coverage::failed(
+            provider,
+            scope_id,
+            "*",
+            SOURCE_SERVICE,
+            CoverageStatus::Error,
+            format!(
+                "the scan reached scan_timeout_secs = {} before this was completely listed; \
+                 what was listed is kept. Raise scan_timeout_secs, or split the sources over \
+                 several configurations",
+                self.secs
+            ),
+        )
+    }
+}
+
+/// Runs `f` until `deadline`; `Err` with the deadline when it came first.
+async fn within<F: Future>(deadline: Option<Deadline>, f: F) -> Result<F::Output, Deadline> {
+    match deadline {
+        None => Ok(f.await),
+        Some(d) => tokio::time::timeout_at(d.at, f).await.map_err(|_| d),
+    }
 }
 
 fn lock(m: &std::sync::Mutex<Tally>) -> std::sync::MutexGuard<'_, Tally> {
@@ -410,6 +463,8 @@ pub struct ScanRequest {
     pub config_digest: String,
     /// Global limit on scopes in flight.
     pub max_concurrency: usize,
+    /// Longest the listing may take (`scan_timeout_secs`); `None`: no limit.
+    pub timeout: Option<Duration>,
 }
 
 /// How a scan ended.
@@ -538,7 +593,15 @@ pub fn run(
                     }
                 }
                 if ok.is_ok() {
-                    ok = list_all(&sources, req.max_concurrency, &sink, progress, &mut tally).await;
+                    ok = list_all(
+                        &sources,
+                        req.max_concurrency,
+                        req.timeout,
+                        &sink,
+                        progress,
+                        &mut tally,
+                    )
+                    .await;
                 }
                 drop(sink);
                 (ok, tally)
@@ -635,6 +698,8 @@ mod tests {
         scopes: usize,
         fail_discovery: bool,
         fail_scope: Option<usize>,
+        /// This scope's listing sends one resource, then never finishes.
+        hang_scope: Option<usize>,
         provider_gauge: Arc<Gauge>,
         global: Arc<Gauge>,
     }
@@ -674,6 +739,7 @@ mod tests {
                 self.global.leave();
                 self.provider_gauge.leave();
                 let failing = self.fail_scope.map(|i| format!("s{i}")) == Some(scope.id.clone());
+                let hanging = self.hang_scope.map(|i| format!("s{i}")) == Some(scope.id.clone());
                 let mut items = vec![Ok(Observation::Resource(Resource {
                     provider: self.provider,
                     scope_id: scope.id.clone(),
@@ -687,6 +753,11 @@ mod tests {
                     tags: Default::default(),
                     created_at: None,
                 }))];
+                if hanging {
+                    return futures::stream::iter(items)
+                        .chain(futures::stream::pending())
+                        .boxed();
+                }
                 if failing {
                     items.push(Err(ConnectorError::Other {
                         provider: self.provider,
@@ -701,7 +772,7 @@ mod tests {
                         "svc",
                     ))));
                 }
-                futures::stream::iter(items)
+                futures::stream::iter(items).boxed()
             })
             .flatten()
             .boxed()
@@ -728,6 +799,7 @@ mod tests {
             scopes,
             fail_discovery: false,
             fail_scope: None,
+            hang_scope: None,
             provider_gauge: gauge.clone(),
             global: global.clone(),
         };
@@ -742,7 +814,7 @@ mod tests {
             source(Provider::Gcp, 8, broken_scope),
         ];
         let mut tally = Tally::default();
-        list_all(&sources, 3, &Sink::discard(), &NoProgress, &mut tally)
+        list_all(&sources, 3, None, &Sink::discard(), &NoProgress, &mut tally)
             .await
             .unwrap();
         let (g, a) = (
@@ -770,5 +842,54 @@ mod tests {
         let scope = gaps.iter().find(|c| c.scope_id == "s1").unwrap();
         assert_eq!(scope.provider, Provider::Gcp);
         assert!(scope.message.as_deref().unwrap().contains("token expired"));
+    }
+
+    #[tokio::test]
+    async fn the_scan_timeout_ends_a_hanging_scope_as_a_gap_and_keeps_what_was_listed() {
+        let global = Arc::new(Gauge::default());
+        let gauge = Arc::new(Gauge::default());
+        let sources = vec![source(
+            Provider::Gcp,
+            4,
+            Fake {
+                provider: Provider::Gcp,
+                scopes: 4,
+                fail_discovery: false,
+                fail_scope: None,
+                hang_scope: Some(2),
+                provider_gauge: gauge,
+                global,
+            },
+        )];
+        let mut tally = Tally::default();
+        let started = std::time::Instant::now();
+        list_all(
+            &sources,
+            4,
+            Some(Duration::from_secs(1)),
+            &Sink::discard(),
+            &NoProgress,
+            &mut tally,
+        )
+        .await
+        .unwrap();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        // Every scope's resource was listed, the hanging one's included.
+        assert_eq!(tally.resources[&Provider::Gcp], 4);
+        let gaps: Vec<&Coverage> = tally
+            .coverage
+            .iter()
+            .filter(|c| c.status.is_gap())
+            .collect();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert_eq!(gaps[0].scope_id, "s2");
+        assert_eq!(gaps[0].status, CoverageStatus::Error);
+        assert!(
+            gaps[0]
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("scan_timeout_secs = 1")),
+            "{gaps:?}"
+        );
     }
 }

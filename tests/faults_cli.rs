@@ -208,6 +208,64 @@ async fn hanging_endpoint_ends_the_scan_in_bounded_time_with_error_coverage_nami
     assert_eq!(doc["resources"].as_array().unwrap().len(), 200);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_timeout_ends_a_hanging_scan_and_commits_what_was_listed_with_the_rest_a_gap() {
+    let arm = arm_mock().await;
+    let dir = tempfile::tempdir().unwrap();
+    // Each call could wait a minute; the whole scan may take two seconds.
+    let config = dir.path().join("cloudcensus.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "organisation = \"Ministerie van Voorbeeldzaken\"\nstore = \"scans.db\"\nscan_timeout_secs = 2\n\n[[azure]]\nname = \"faulty\"\ncredential = \"token-env\"\naccess_token_env = \"{TOKEN_VAR}\"\narm_endpoint = \"{}\"\nrequest_timeout_secs = 60\n",
+            arm.uri()
+        ),
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = run(vec![
+        "--config".into(),
+        s(&config).into(),
+        "scan".into(),
+        "--quiet".into(),
+        "--period".into(),
+        "2026-03".into(),
+    ])
+    .await;
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("scan 2026-03-0001 committed"));
+    let export = run(vec![
+        "export".into(),
+        "--store".into(),
+        s(&dir.path().join("scans.db")).into(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
+    let doc: Value = serde_json::from_slice(&export.stdout).expect("export json");
+    let gaps: Vec<&Value> = doc["coverage"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["status"] != "scanned")
+        .collect();
+    assert!(!gaps.is_empty());
+    for g in &gaps {
+        assert_eq!(g["scope_id"], SUB_SLOW, "{g}");
+        assert_eq!(g["status"], "error", "{g}");
+        assert!(
+            g["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("scan_timeout_secs = 2")),
+            "{g}"
+        );
+    }
+    // The subscription that answered is complete.
+    assert_eq!(doc["resources"].as_array().unwrap().len(), 200);
+}
+
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_while_the_scan_transaction_is_open_leaves_the_store_intact() {

@@ -72,6 +72,7 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         !args.quiet && cli.log_format == LogFormat::Human && std::io::stderr().is_terminal();
     let bars = Bars::new(show_bars, sources.iter().map(|s| s.provider));
 
+    let timeout = cfg.scan_timeout_secs.map(std::time::Duration::from_secs);
     if args.dry_run {
         let mut tally = Tally::default();
         for c in &failed {
@@ -80,7 +81,7 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         let sink = Sink::discard();
         let listed = runtime.block_on(async {
             tokio::select! {
-                r = scan::list_all(&sources, cfg.max_concurrency, &sink, &bars, &mut tally) => Some(r),
+                r = scan::list_all(&sources, cfg.max_concurrency, timeout, &sink, &bars, &mut tally) => Some(r),
                 () = scan::shutdown_signal() => None,
             }
         });
@@ -99,6 +100,7 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         period,
         config_digest: cfg.digest.clone(),
         max_concurrency: cfg.max_concurrency,
+        timeout,
     };
     let outcome = scan::run(
         &req,
