@@ -79,16 +79,43 @@ async fn arm_mock() -> MockServer {
     arm
 }
 
-fn write_config(dir: &Path, arm: &str, extra: &str) -> std::path::PathBuf {
+/// A config with `top` among the top-level keys and `extra` in the one `[[azure]]` source.
+fn write_config(dir: &Path, arm: &str, top: &str, extra: &str) -> std::path::PathBuf {
     let config = dir.join("cloudcensus.toml");
     std::fs::write(
         &config,
         format!(
-            "organisation = \"Ministerie van Voorbeeldzaken\"\nstore = \"scans.db\"\n\n[[azure]]\nname = \"faulty\"\ncredential = \"token-env\"\naccess_token_env = \"{TOKEN_VAR}\"\narm_endpoint = \"{arm}\"\n{extra}"
+            "organisation = \"Ministerie van Voorbeeldzaken\"\nstore = \"scans.db\"\n{top}\n[[azure]]\nname = \"faulty\"\ncredential = \"token-env\"\naccess_token_env = \"{TOKEN_VAR}\"\narm_endpoint = \"{arm}\"\n{extra}"
         ),
     )
     .unwrap();
     config
+}
+
+/// `cloudcensus scan` of March 2026 with `config`.
+async fn scan_march(config: &Path) -> std::process::Output {
+    run(vec![
+        "--config".into(),
+        s(config).into(),
+        "scan".into(),
+        "--quiet".into(),
+        "--period".into(),
+        "2026-03".into(),
+    ])
+    .await
+}
+
+/// The store's scans as the JSON `export` writes.
+async fn export_json(store: &Path) -> Value {
+    let export = run(vec![
+        "export".into(),
+        "--store".into(),
+        s(store).into(),
+        "--format".into(),
+        "json".into(),
+    ])
+    .await;
+    serde_json::from_slice(&export.stdout).expect("export json")
 }
 
 /// One committed scan (through import) so the tests can prove it stays as it was.
@@ -138,18 +165,11 @@ async fn hanging_endpoint_ends_the_scan_in_bounded_time_with_error_coverage_nami
     let config = write_config(
         dir.path(),
         &arm.uri(),
+        "",
         "request_timeout_secs = 1\nmax_attempts = 2\nretry_base_delay_ms = 10\n",
     );
     let started = Instant::now();
-    let out = run(vec![
-        "--config".into(),
-        s(&config).into(),
-        "scan".into(),
-        "--quiet".into(),
-        "--period".into(),
-        "2026-03".into(),
-    ])
-    .await;
+    let out = scan_march(&config).await;
     let took = started.elapsed();
     // Worst case per call: 2 attempts × 1 s + one short wait; the calls run side by side.
     assert!(took < Duration::from_secs(15), "took {took:?}");
@@ -159,15 +179,7 @@ async fn hanging_endpoint_ends_the_scan_in_bounded_time_with_error_coverage_nami
         "{stdout}\n{}",
         text(&out.stderr)
     );
-    let export = run(vec![
-        "export".into(),
-        "--store".into(),
-        s(&dir.path().join("scans.db")).into(),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
-    let doc: Value = serde_json::from_slice(&export.stdout).expect("export json");
+    let doc = export_json(&dir.path().join("scans.db")).await;
     let gaps: Vec<(String, String, String)> = doc["coverage"]
         .as_array()
         .unwrap()
@@ -213,38 +225,19 @@ async fn scan_timeout_ends_a_hanging_scan_and_commits_what_was_listed_with_the_r
     let arm = arm_mock().await;
     let dir = tempfile::tempdir().unwrap();
     // Each call could wait a minute; the whole scan may take two seconds.
-    let config = dir.path().join("cloudcensus.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "organisation = \"Ministerie van Voorbeeldzaken\"\nstore = \"scans.db\"\nscan_timeout_secs = 2\n\n[[azure]]\nname = \"faulty\"\ncredential = \"token-env\"\naccess_token_env = \"{TOKEN_VAR}\"\narm_endpoint = \"{}\"\nrequest_timeout_secs = 60\n",
-            arm.uri()
-        ),
-    )
-    .unwrap();
+    let config = write_config(
+        dir.path(),
+        &arm.uri(),
+        "scan_timeout_secs = 2\n",
+        "request_timeout_secs = 60\n",
+    );
     let started = Instant::now();
-    let out = run(vec![
-        "--config".into(),
-        s(&config).into(),
-        "scan".into(),
-        "--quiet".into(),
-        "--period".into(),
-        "2026-03".into(),
-    ])
-    .await;
+    let out = scan_march(&config).await;
     let took = started.elapsed();
     assert!(took < Duration::from_secs(20), "took {took:?}");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("scan 2026-03-0001 committed"));
-    let export = run(vec![
-        "export".into(),
-        "--store".into(),
-        s(&dir.path().join("scans.db")).into(),
-        "--format".into(),
-        "json".into(),
-    ])
-    .await;
-    let doc: Value = serde_json::from_slice(&export.stdout).expect("export json");
+    let doc = export_json(&dir.path().join("scans.db")).await;
     let gaps: Vec<&Value> = doc["coverage"]
         .as_array()
         .unwrap()
@@ -272,7 +265,7 @@ async fn sigkill_while_the_scan_transaction_is_open_leaves_the_store_intact() {
     let arm = arm_mock().await;
     let dir = tempfile::tempdir().unwrap();
     let store = seed_store(dir.path()).await;
-    let config = write_config(dir.path(), &arm.uri(), "");
+    let config = write_config(dir.path(), &arm.uri(), "", "");
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("cloudcensus"))
         .args([
             "--config",

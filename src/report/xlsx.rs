@@ -11,7 +11,7 @@ use rust_xlsxwriter::{
 use super::ReportData;
 use super::cells::{Cell, clean_text, clean_text_cow};
 use super::sheets::{self, class_name, severity_name};
-use super::template::{SheetSpec, Template};
+use super::template::{ColumnSpec, SheetSpec, Template};
 use crate::rules::Severity;
 
 /// Sheets written in normal mode: the summary writes its chart data beside rows it
@@ -78,14 +78,14 @@ enum Style {
 }
 
 impl Style {
-    /// The style of a template column.
-    fn of_column(format: &str, wrap: bool) -> Style {
-        match format {
+    /// The style of a template column: text columns at least [`WRAP_WIDTH`] wide wrap.
+    fn of_column(c: &ColumnSpec) -> Style {
+        match c.format.as_str() {
             "int" => Style::Int,
             "percent" => Style::Percent,
             "date" => Style::Date,
             "datetime" => Style::DateTime,
-            _ if wrap => Style::Wrap,
+            _ if c.width >= WRAP_WIDTH => Style::Wrap,
             _ => Style::Text,
         }
     }
@@ -214,11 +214,7 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
                 crate::rules::Lang::En => "&L&8cloudcensus&R&8Page &P of &N",
             });
         ws.set_repeat_rows(0, 0)?;
-        let styles: Vec<Style> = sheet
-            .columns
-            .iter()
-            .map(|c| Style::of_column(&c.format, c.format == "text" && c.width >= WRAP_WIDTH))
-            .collect();
+        let styles: Vec<Style> = sheet.columns.iter().map(Style::of_column).collect();
         for (i, c) in sheet.columns.iter().enumerate() {
             ws.set_column_width(i as u16, c.width)?;
             ws.set_column_format(i as u16, styles[i].format(&f))?;

@@ -389,7 +389,7 @@ pub(super) fn run_in_parts(
         scan.resources.len(),
     );
     ev.parts = parts;
-    ev.add(&scan.resources, seen);
+    ev.push(&scan.resources, seen);
     ev.finish(&scan.coverage)
 }
 
@@ -443,10 +443,27 @@ impl<'c> Evaluator<'c> {
         resources: &[Resource],
         seen: Option<&dyn super::SeenLookup>,
     ) -> Vec<usize> {
+        let (u0, x0) = self.push(resources, seen);
+        self.state.as_ref().map_or_else(Vec::new, |s| {
+            listed_indexes(&s.unregistered[u0..], &s.excluded[x0..])
+        })
+    }
+
+    /// [`add`](Self::add) without naming the listed resources; returns how many
+    /// unregistered and excluded resources there were before.
+    fn push(
+        &mut self,
+        resources: &[Resource],
+        seen: Option<&dyn super::SeenLookup>,
+    ) -> (usize, usize) {
+        let before = self
+            .state
+            .as_ref()
+            .map_or((0, 0), |s| (s.unregistered.len(), s.excluded.len()));
         let offset = self.added;
         self.added += resources.len();
         let Some(matcher) = &self.matcher else {
-            return Vec::new();
+            return before;
         };
         let parts = self.parts.unwrap_or_else(|| parts_for(resources.len()));
         let reserve = if self.state.is_none() {
@@ -461,12 +478,11 @@ impl<'c> Evaluator<'c> {
             seen,
         };
         let part = scan_parts(pass, resources, offset, reserve, parts);
-        let listed = listed_indexes(&part.unregistered, &part.excluded);
         match &mut self.state {
             None => self.state = Some(part),
             Some(state) => merge(state, part),
         }
-        listed
+        before
     }
 
     /// Resources added so far.
