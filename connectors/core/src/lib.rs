@@ -8,6 +8,7 @@
 //! * [`catalog`]: every provider location mapped to countries, and each country to a
 //!   jurisdiction class on a given date (EEA, adequacy, third country, C2000-excluded);
 //! * [`connector`]: the read-only [`Connector`] trait every provider crate implements;
+//! * [`visibility`]: which resource types a scan listed completely, tagged or not;
 //! * [`retry`]: the one place where retries, backoff and `Retry-After` are handled.
 
 pub mod catalog;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod retry;
 pub mod scan;
 pub mod taxonomy;
+pub mod visibility;
 
 pub use catalog::{Catalog, CatalogError, ClassifyOptions, JurisdictionClass, Placement};
 pub use connector::{Connector, ConnectorError, Observation};

@@ -212,6 +212,11 @@ pub enum CoverageStatus {
     Throttled,
     /// Any other failure (network, 5xx, invalid response).
     Error,
+    /// The provider does not offer this listing here: the resource type is not available
+    /// in the region (`TypeNotFoundException`) or cannot be listed at all
+    /// (`UnsupportedActionException`). Not a gap, but shown: such a type is seen only
+    /// when tagged (see [`crate::visibility`]).
+    NotOffered,
 }
 
 impl CoverageStatus {
@@ -223,6 +228,7 @@ impl CoverageStatus {
             CoverageStatus::NotEnabled => "not-enabled",
             CoverageStatus::Throttled => "throttled",
             CoverageStatus::Error => "error",
+            CoverageStatus::NotOffered => "not-offered",
         }
     }
 
