@@ -44,6 +44,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
     let mut cfg = AwsSourceConfig::new("bench");
     cfg.endpoint_url = Some(endpoint.clone());
+    cfg.cloud_control = false; // moto has no Cloud Control API
     cfg.regions = Regions::List(regions.split(',').map(str::to_string).collect());
     if let Some(n) = rest.first() {
         cfg.max_concurrency = n.parse()?;

@@ -57,13 +57,16 @@ impl<'a> Arn<'a> {
 
     /// The resource type as `service:type` (`s3:bucket`, `ec2:instance`, `rds:db`).
     pub fn resource_type(&self) -> String {
-        let kind = match self.resource.find(['/', ':']) {
-            Some(i) => &self.resource[..i],
+        // API Gateway, Keyspaces and EMR Serverless resources start with a slash
+        // (`/restapis/id`, `/keyspace/name/`).
+        let res = self.resource.trim_start_matches('/');
+        let kind = match res.find(['/', ':']) {
+            Some(i) => &res[..i],
             None => match self.service {
                 "s3" => "bucket",
                 "sqs" => "queue",
                 "sns" => "topic",
-                _ => self.resource,
+                _ => res,
             },
         };
         format!("{}:{}", self.service, kind)
@@ -71,16 +74,17 @@ impl<'a> Arn<'a> {
 
     /// The resource's own id: the last path segment (`i-0abc`, `fs-1`, table name).
     pub fn resource_id(&self) -> &'a str {
-        match self.resource.find(['/', ':']) {
+        let res = self.resource.trim_start_matches('/');
+        match res.find(['/', ':']) {
             Some(i) => {
-                let rest = &self.resource[i + 1..];
+                let rest = &res[i + 1..];
                 // Lambda versions/aliases (`function:name:alias`) keep the name.
                 rest.split(['/', ':'])
                     .next()
                     .filter(|s| !s.is_empty())
                     .unwrap_or(rest)
             }
-            None => self.resource,
+            None => res,
         }
     }
 

@@ -95,6 +95,16 @@ pub struct AwsSourceConfig {
     /// `AWS_ENDPOINT_URL` environment variable works too.
     #[serde(default)]
     pub endpoint_url: Option<String>,
+    /// Endpoint for one service only, keyed by the SDK's service id as in the
+    /// `AWS_ENDPOINT_URL_<SERVICE>` variables (`cloudcontrol = "http://…"`). Wins over
+    /// `endpoint_url`; the standard per-service environment variables work too.
+    #[serde(default)]
+    pub endpoint_urls: std::collections::BTreeMap<String, String>,
+    /// List every type of `aws-cloudcontrol.csv` through the Cloud Control API
+    /// (`cloudformation:ListResources`), tagged or not (default true). Off, those types
+    /// are seen only when tagged, and every output says so.
+    #[serde(default = "default_true")]
+    pub cloud_control: bool,
     /// Maximum AWS API calls in flight at once (default 16).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
@@ -113,6 +123,10 @@ pub struct AwsSourceConfig {
     pub retry_base_delay_ms: u64,
 }
 
+/// The service ids `endpoint_urls` accepts (the SDK's, lower-case, as in
+/// `AWS_ENDPOINT_URL_<SERVICE>`). Other services: the standard environment variables.
+pub const KNOWN_SERVICE_IDS: &[&str] = &["cloudcontrol"];
+
 /// Default for [`AwsSourceConfig::request_timeout_secs`].
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
 /// Default for [`AwsSourceConfig::max_attempts`].
@@ -128,6 +142,10 @@ fn default_max_attempts() -> u32 {
 
 fn default_retry_base_delay_ms() -> u64 {
     1000
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_max_concurrency() -> usize {
@@ -150,6 +168,8 @@ impl AwsSourceConfig {
             assume_role: None,
             external_id: None,
             endpoint_url: None,
+            endpoint_urls: std::collections::BTreeMap::new(),
+            cloud_control: true,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -171,6 +191,14 @@ impl AwsSourceConfig {
         let mut problems: Vec<String> = Vec::new();
         if self.name.trim().is_empty() {
             problems.push("name: must not be empty".into());
+        }
+        for key in self.endpoint_urls.keys() {
+            if !KNOWN_SERVICE_IDS.contains(&key.as_str()) {
+                problems.push(format!(
+                    "endpoint_urls.{key}: unknown service; expected one of {}",
+                    KNOWN_SERVICE_IDS.join(", ")
+                ));
+            }
         }
         if self.max_concurrency == 0 {
             problems.push("max_concurrency: must be at least 1 (default 16)".into());

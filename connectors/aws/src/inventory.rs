@@ -10,6 +10,8 @@ use chrono::{DateTime, Utc};
 use cloudcensus_core::{Category, Coverage, CoverageStatus, Observation, Provider, Resource};
 use futures::StreamExt;
 
+use cloudcensus_core::visibility::{CloudControlList, CloudControlType, cloud_control_types};
+
 use crate::arn::{Arn, partition_of_region};
 use crate::config::Regions;
 use crate::connector::AwsConnector;
@@ -52,16 +54,24 @@ impl Service {
 enum Job {
     Bucket(String),
     Region(Service, String),
+    /// A Cloud Control type (with the types listed under it) in one region.
+    CloudControl(
+        &'static CloudControlType,
+        Vec<&'static CloudControlType>,
+        String,
+    ),
 }
 
 /// A resource as one source saw it, before merging by ARN.
 #[derive(Debug, Clone)]
-struct Seen {
-    arn: String,
+pub(crate) struct Seen {
+    pub(crate) arn: String,
     location: Option<String>,
     replicas: Vec<String>,
-    tags: BTreeMap<String, String>,
+    pub(crate) tags: BTreeMap<String, String>,
     created_at: Option<DateTime<Utc>>,
+    /// Display name when the ARN's id is not the name (Cloud Control identifiers).
+    pub(crate) name: Option<String>,
     /// Listed by the service itself (authoritative for location and replicas), as opposed
     /// to the tagging API.
     from_service: bool,
@@ -70,13 +80,14 @@ struct Seen {
 }
 
 impl Seen {
-    fn service(arn: String, location: Option<String>) -> Self {
+    pub(crate) fn service(arn: String, location: Option<String>) -> Self {
         Seen {
             arn,
             location,
             replicas: Vec::new(),
             tags: BTreeMap::new(),
             created_at: None,
+            name: None,
             from_service: true,
             replica_buckets: Vec::new(),
         }
@@ -85,9 +96,9 @@ impl Seen {
 
 /// What a job produced.
 #[derive(Default)]
-struct Outcome {
-    seen: Vec<Seen>,
-    coverage: Vec<Coverage>,
+pub(crate) struct Outcome {
+    pub(crate) seen: Vec<Seen>,
+    pub(crate) coverage: Vec<Coverage>,
 }
 
 fn to_chrono(t: Option<&aws_smithy_types::DateTime>) -> Option<DateTime<Utc>> {
@@ -147,6 +158,23 @@ impl AwsConnector {
                 jobs.push(Job::Region(*svc, region.clone()));
             }
         }
+        if self.cfg.cloud_control {
+            let types = cloud_control_types();
+            coverage.extend(crate::cloudcontrol::unlisted_types(account, types));
+            let listable = || types.iter().filter(|t| t.list == CloudControlList::Yes);
+            for ty in listable().filter(|t| t.parent.is_none()) {
+                let children: Vec<&'static CloudControlType> = listable()
+                    .filter(|c| c.parent.as_deref() == Some(ty.type_name.as_str()))
+                    .collect();
+                if ty.global {
+                    jobs.push(Job::CloudControl(ty, children, self.home_region.clone()));
+                } else {
+                    for region in &regions {
+                        jobs.push(Job::CloudControl(ty, children.clone(), region.clone()));
+                    }
+                }
+            }
+        }
         tracing::debug!(%account, jobs = jobs.len(), regions = regions.len(), "scanning account");
 
         let outcomes: Vec<Outcome> = futures::stream::iter(jobs)
@@ -157,6 +185,10 @@ impl AwsConnector {
                         Job::Bucket(name) => self.bucket(account, sdk, &name).await,
                         Job::Region(svc, region) => {
                             self.region_service(account, sdk, svc, &region).await
+                        }
+                        Job::CloudControl(ty, children, region) => {
+                            self.cloud_control_type(account, sdk, ty, &children, &region)
+                                .await
                         }
                     }
                 }
@@ -283,7 +315,7 @@ impl AwsConnector {
         }
     }
 
-    fn region_sdk(&self, sdk: &SdkConfig, region: &str) -> SdkConfig {
+    pub(crate) fn region_sdk(&self, sdk: &SdkConfig, region: &str) -> SdkConfig {
         sdk.clone()
             .into_builder()
             .region(Region::new(region.to_string()))
@@ -626,6 +658,9 @@ impl AwsConnector {
                         }
                         *cur = new;
                     } else {
+                        if cur.name.is_none() {
+                            cur.name = s.name;
+                        }
                         for (k, v) in s.tags {
                             cur.tags.entry(k).or_insert(v);
                         }
@@ -666,7 +701,7 @@ impl AwsConnector {
                         arn.account.to_string()
                     },
                     category: Category::classify(Provider::Aws, &resource_type),
-                    name: arn.resource_id().to_string(),
+                    name: s.name.unwrap_or_else(|| arn.resource_id().to_string()),
                     resource_type,
                     location,
                     replica_locations: replicas,

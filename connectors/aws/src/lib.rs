@@ -26,6 +26,7 @@
 //! [`Coverage`]: cloudcensus_core::Coverage
 
 mod arn;
+mod cloudcontrol;
 mod config;
 mod connector;
 mod errors;

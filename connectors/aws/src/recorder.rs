@@ -68,6 +68,8 @@ pub fn iam_namespace(sdk_service: &str) -> String {
     match s.as_str() {
         "resourcegroupstaggingapi" | "resourcegroupstagging" => "tag".into(),
         "efs" => "elasticfilesystem".into(),
+        // Cloud Control is authorised by CloudFormation actions.
+        "cloudcontrol" => "cloudformation".into(),
         _ => s,
     }
 }

@@ -86,6 +86,8 @@ async fn sdk_for(account: &str) -> SdkConfig {
 fn config(regions: &[&str]) -> AwsSourceConfig {
     let mut cfg = AwsSourceConfig::new("test");
     cfg.endpoint_url = Some(moto());
+    // moto has no Cloud Control API; tests/moto/cloudcontrol.rs points it at a mock.
+    cfg.cloud_control = false;
     cfg.regions = if regions.is_empty() {
         Regions::Enabled
     } else {
@@ -654,7 +656,14 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
     let mgmt = fresh_account();
     let org = seed("organization", &mgmt);
     seed("estate", org["member"].as_str().unwrap());
-    let conn = connect_with_sdk_config(&org_config(&[]), sdk_for(&mgmt).await)
+    // Cloud Control through a mock (moto has none): its list permissions count as used.
+    let mock = cloudcensus_faultproxy::cloudcontrol::CloudControlMock::start(100)
+        .await
+        .unwrap();
+    let mut cfg = org_config(&[]);
+    cfg.cloud_control = true;
+    cfg.endpoint_urls.insert("cloudcontrol".into(), mock.url());
+    let conn = connect_with_sdk_config(&cfg, sdk_for(&mgmt).await)
         .await
         .unwrap();
 
@@ -683,7 +692,8 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
         assert!(
             ["List", "Get", "Describe", "Search", "Select"]
                 .iter()
-                .any(|p| verb.starts_with(p)),
+                .any(|p| verb.starts_with(p))
+                || a == "apigateway:GET",
             "iam-policy.json action {a} is not read-only"
         );
     }
@@ -695,7 +705,7 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
             "{op} is not a read"
         );
     }
-    let used: BTreeSet<String> = ops
+    let mut used: BTreeSet<String> = ops
         .iter()
         .filter(|op| {
             !cloudcensus_aws::ALLOWED_NON_PREFIXED
@@ -704,6 +714,21 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
         })
         .map(|op| cloudcensus_aws::iam_action(op))
         .collect();
+    // Cloud Control calls each type's list handler with the caller's permissions: the
+    // handlers' read actions (aws-cloudcontrol.csv) are used by every type listed.
+    let listed: BTreeSet<String> = first
+        .iter()
+        .flat_map(|(_, cov)| cov.iter())
+        .filter(|c| c.status == CoverageStatus::Scanned)
+        .filter_map(|c| c.service.strip_prefix("cloudcontrol:").map(str::to_string))
+        .collect();
+    assert!(listed.len() >= 55, "{listed:?}");
+    for t in cloudcensus_core::visibility::cloud_control_types() {
+        if listed.contains(&t.type_name) {
+            used.extend(t.list_permissions.iter().cloned());
+        }
+    }
+    assert!(mock.calls() > 55, "{}", mock.calls());
     // Every operation is allowed by the policy, and the policy grants nothing unused.
     assert_eq!(used, actions);
     assert!(ops.contains("sts:AssumeRole"));
@@ -750,3 +775,6 @@ async fn the_interceptor_refuses_writes_before_they_are_sent() {
 
 #[path = "moto/faults.rs"]
 mod faults;
+
+#[path = "moto/cloudcontrol.rs"]
+mod cloudcontrol;

@@ -463,9 +463,15 @@ pub fn describe(provider: Provider, v: &ProviderVisibility, nl: bool) -> String 
     }
     if v.all_types_scopes > 0 {
         s.push_str(&if nl {
-            format!("; in {} elk type", scope_word(provider, v.all_types_scopes, nl))
+            format!(
+                "; in {} elk type",
+                scope_word(provider, v.all_types_scopes, nl)
+            )
         } else {
-            format!("; every type in {}", scope_word(provider, v.all_types_scopes, nl))
+            format!(
+                "; every type in {}",
+                scope_word(provider, v.all_types_scopes, nl)
+            )
         });
     }
     s.push_str(match (v.tagged_rest, nl) {
@@ -586,14 +592,26 @@ mod tests {
     #[test]
     fn arm_and_cloud_asset_inventory_see_every_type() {
         let cov = vec![
-            ok(Provider::Azure, "sub-a", "*", "Microsoft.Resources/resources"),
-            ok(Provider::Azure, "sub-b", "*", "Microsoft.Resources/resources"),
+            ok(
+                Provider::Azure,
+                "sub-a",
+                "*",
+                "Microsoft.Resources/resources",
+            ),
+            ok(
+                Provider::Azure,
+                "sub-b",
+                "*",
+                "Microsoft.Resources/resources",
+            ),
             ok(Provider::Gcp, "p1", "*", "cloudasset"),
             ok(Provider::Gcp, "p1", "*", "storage"),
         ];
         let v = visibility(&cov);
         assert_eq!(v[&Provider::Azure].all_types_scopes, 2);
-        assert!(describe(Provider::Azure, &v[&Provider::Azure], false).contains("every resource type"));
+        assert!(
+            describe(Provider::Azure, &v[&Provider::Azure], false).contains("every resource type")
+        );
         assert!(describe(Provider::Gcp, &v[&Provider::Gcp], true).contains("elk resourcetype"));
     }
 

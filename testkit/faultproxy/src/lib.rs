@@ -22,6 +22,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
+pub mod cloudcontrol;
+
 /// One request as the proxy read it.
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -96,6 +98,22 @@ pub enum Fault {
     /// Forward, then answer with the upstream's status and the first half of its body
     /// (a consistent `Content-Length`: the client gets a complete but invalid JSON page).
     TruncateBody,
+    /// Answer with what the function computes from the request (a mock API: pages,
+    /// error bodies), after an optional delay.
+    Respond(Responder),
+}
+
+/// A computed answer: status, extra headers, body.
+pub type Answer = (u16, Vec<(String, String)>, String);
+
+/// The function behind [`Fault::Respond`].
+#[derive(Clone)]
+pub struct Responder(pub Arc<dyn Fn(&Request) -> Answer + Send + Sync>);
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder(..)")
+    }
 }
 
 impl Fault {
@@ -294,27 +312,16 @@ async fn serve(
                 let resp = forward(&upstream, &raw).await;
                 conn.write_all(&resp).await?;
             }
+            Some(Fault::Respond(r)) => {
+                let (status, headers, body) = (r.0)(&req);
+                write_answer(&mut conn, status, &headers, &body).await?;
+            }
             Some(Fault::Status {
                 status,
                 headers,
                 body,
             }) => {
-                let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
-                if !headers
-                    .iter()
-                    .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-                {
-                    head.push_str("Content-Type: application/json\r\n");
-                }
-                for (k, v) in &headers {
-                    head.push_str(&format!("{k}: {v}\r\n"));
-                }
-                head.push_str(&format!(
-                    "Connection: close\r\nContent-Length: {}\r\n\r\n",
-                    body.len()
-                ));
-                conn.write_all(head.as_bytes()).await?;
-                conn.write_all(body.as_bytes()).await?;
+                write_answer(&mut conn, status, &headers, &body).await?;
             }
             Some(Fault::Reset) => {
                 conn.set_zero_linger()?;
@@ -347,6 +354,30 @@ async fn serve(
     }
     conn.flush().await?;
     conn.shutdown().await
+}
+
+async fn write_answer(
+    conn: &mut TcpStream,
+    status: u16,
+    headers: &[(String, String)],
+    body: &str,
+) -> std::io::Result<()> {
+    let mut head = format!("HTTP/1.1 {status} {}\r\n", reason(status));
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        head.push_str("Content-Type: application/json\r\n");
+    }
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Connection: close\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    ));
+    conn.write_all(head.as_bytes()).await?;
+    conn.write_all(body.as_bytes()).await
 }
 
 /// Reads one request; `None` at a clean end of the connection. Returns the parsed

@@ -70,6 +70,7 @@ struct Run {
 async fn run(proxy: &FaultProxy, account: &str, timeout_secs: u64) -> Run {
     let mut cfg = super::config(&REGIONS);
     cfg.endpoint_url = Some(proxy.url());
+    cfg.cloud_control = false;
     cfg.max_attempts = 3;
     cfg.retry_base_delay_ms = 10;
     cfg.request_timeout_secs = timeout_secs;
