@@ -541,7 +541,14 @@ pub fn scan(month: u32) -> ScanData {
         (SANDBOX, &["us-west-2", "us-east-1"][..]),
     ] {
         for r in regions {
-            for svc in ["tagging", "ec2", "rds", "dynamodb", "lambda", "efs"] {
+            for svc in [
+                "tagging",
+                "ec2",
+                "rds",
+                "dynamodb",
+                "lambda",
+                "elasticfilesystem",
+            ] {
                 if acct == DATA && *r == "eu-central-1" && svc == "rds" && month >= 3 {
                     cov.push(Coverage::failed(Provider::Aws, acct, *r, svc, CoverageStatus::Denied,
                         "AccessDenied: User arn:aws:sts::222233334444:assumed-role/cloudcensus-reader/cloudcensus is not authorized to perform rds:DescribeDBInstances"));
@@ -551,6 +558,36 @@ pub fn scan(month: u32) -> ScanData {
             }
         }
         cov.push(Coverage::scanned(Provider::Aws, acct, "global", "s3"));
+        // Cloud Control lists every type of aws-cloudcontrol.csv it can, tagged or not;
+        // the ones it cannot are recorded as seen only when tagged.
+        for t in cloudcensus_core::visibility::cloud_control_types() {
+            let service = format!("cloudcontrol:{}", t.type_name);
+            if t.list != cloudcensus_core::visibility::CloudControlList::Yes {
+                cov.push(Coverage::failed(
+                    Provider::Aws,
+                    acct,
+                    "*",
+                    service,
+                    CoverageStatus::NotOffered,
+                    format!("{} ({}): Cloud Control cannot list it; such resources are seen only when tagged", t.type_name, t.arn_type),
+                ));
+                continue;
+            }
+            for r in regions {
+                if t.type_name == "AWS::HealthLake::FHIRDatastore" && *r == "us-west-2" {
+                    cov.push(Coverage::failed(
+                        Provider::Aws,
+                        acct,
+                        *r,
+                        service.clone(),
+                        CoverageStatus::NotOffered,
+                        "AWS::HealthLake::FHIRDatastore is not offered in us-west-2 (TypeNotFoundException): nothing of it can exist there",
+                    ));
+                } else {
+                    cov.push(Coverage::scanned(Provider::Aws, acct, *r, service.clone()));
+                }
+            }
+        }
         cov.push(Coverage::failed(
             Provider::Aws,
             acct,
@@ -566,7 +603,7 @@ pub fn scan(month: u32) -> ScanData {
                 Provider::Azure,
                 sub,
                 "*",
-                "Microsoft.Resources",
+                "Microsoft.Resources/resources",
                 CoverageStatus::Throttled,
                 "429 Too Many Requests: retries exhausted after 6 attempts",
             ));
@@ -575,14 +612,14 @@ pub fn scan(month: u32) -> ScanData {
                 Provider::Azure,
                 sub,
                 "*",
-                "Microsoft.Resources",
+                "Microsoft.Resources/resources",
             ));
         }
         cov.push(Coverage::scanned(
             Provider::Azure,
             sub,
             "*",
-            "Microsoft.Storage",
+            "Microsoft.Storage/storageAccounts",
         ));
     }
     cov.push(Coverage::failed(

@@ -1128,6 +1128,18 @@ async fn scan_of_aws_via_moto_places_s3_traps_and_replicas_and_finds_unregistere
         format!("{header}\n{}\n", rows.join("\n")),
     )
     .unwrap();
+    // moto has no Cloud Control API: a mock serves it, with one untagged Redshift
+    // cluster that neither the tagging API nor moto's services would show.
+    let cloud_control = cloudcensus_faultproxy::cloudcontrol::CloudControlMock::start(100)
+        .await
+        .unwrap();
+    cloud_control.add(
+        "eu-west-1",
+        "AWS::Redshift::Cluster",
+        None,
+        "warehouse",
+        None,
+    );
     std::fs::write(
         dir.path().join("cloudcensus.toml"),
         format!(
@@ -1139,8 +1151,10 @@ max_concurrency = 8
 [[aws]]
 name = "moto"
 endpoint_url = "{moto}"
+endpoint_urls = {{ cloudcontrol = "{cloudcontrol}" }}
 regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south-2"]
-"#
+"#,
+            cloudcontrol = cloud_control.url()
         ),
     )
     .unwrap();
@@ -1167,6 +1181,13 @@ regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south
         "scan failed: {}\n{}",
         text(&out.stdout),
         text(&out.stderr)
+    );
+    let summary = text(&out.stdout);
+    assert!(
+        summary.contains("visibility:")
+            && summary.contains("resource types listed completely")
+            && summary.contains("any other type only when it has or had tags"),
+        "{summary}"
     );
 
     let export = run(
@@ -1209,6 +1230,13 @@ regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south
         serde_json::json!(["us-east-1"])
     );
     assert_eq!(replicated["tags"]["verwerking"], "VA-0002");
+    let warehouse = find("warehouse");
+    assert_eq!(warehouse["resource_type"], "redshift:cluster");
+    assert_eq!(warehouse["location"], "eu-west-1");
+    assert_eq!(
+        warehouse["id"],
+        format!("arn:aws:redshift:eu-west-1:{account}:cluster:warehouse")
+    );
 
     let findings = run(
         vec![
@@ -1242,6 +1270,12 @@ regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south
     assert!(
         !unreg.contains(&format!("arn:aws:s3:::{p}-tagged")),
         "tagged VA-0001"
+    );
+    assert!(
+        unreg.contains(&format!(
+            "arn:aws:redshift:eu-west-1:{account}:cluster:warehouse"
+        )),
+        "the untagged cluster only Cloud Control saw is untracked use: {unreg:?}"
     );
     // The replica in us-east-1 is outside the declared eu-west-1: drift for VA-0002.
     assert!(

@@ -125,6 +125,13 @@ pub fn run(cli: &Cli, args: &FindingsArgs, out: &mut dyn Write) -> Result<ExitCo
                 ""
             }
         )?;
+        for line in crate::output::coverage_footer(&scan.coverage, false) {
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        for line in crate::output::coverage_footer(&scan.coverage, false) {
+            eprintln!("{line}");
+        }
     }
     let gate = shown
         .iter()

@@ -233,13 +233,9 @@ fn summary(
         )?,
         Some(note) => writeln!(out, "{note}")?,
     }
-    writeln!(
-        out,
-        "coverage: {:.1}% ({} of {} entries without a gap)",
-        data.coverage_percent(),
-        data.coverage.len() - gaps,
-        data.coverage.len()
-    )?;
+    for line in crate::output::coverage_footer(&data.coverage, false) {
+        writeln!(out, "{line}")?;
+    }
     write_gaps(out, &data.coverage)?;
     if gaps == 0 {
         writeln!(out, "exit 0: complete")?;

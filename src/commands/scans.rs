@@ -27,6 +27,8 @@ pub struct ScanRow {
     #[serde(flatten)]
     summary: ScanSummary,
     coverage_percent: f64,
+    /// What the listings could see, per provider (`aws 62 types+tagged, azure all types`).
+    visibility: String,
 }
 
 impl Tabular for ScanRow {
@@ -40,6 +42,7 @@ impl Tabular for ScanRow {
             "resources",
             "coverage",
             "gaps",
+            "visibility",
             "hash",
         ]
     }
@@ -55,6 +58,7 @@ impl Tabular for ScanRow {
             s.resources.to_string(),
             format!("{:.1}%", self.coverage_percent),
             s.coverage_gaps.to_string(),
+            self.visibility.clone(),
             s.hash[..s.hash.len().min(12)].to_string(),
         ]
     }
@@ -63,14 +67,15 @@ impl Tabular for ScanRow {
 /// Runs the command.
 pub fn run(_cli: &Cli, args: &ScansArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let store = args.store.open()?;
-    let rows: Vec<ScanRow> = store
-        .list_scans()?
-        .into_iter()
-        .map(|summary| ScanRow {
+    let mut rows: Vec<ScanRow> = Vec::new();
+    for summary in store.list_scans()? {
+        let (_, _, coverage) = store.load_parts(&summary.id)?;
+        rows.push(ScanRow {
             coverage_percent: summary.coverage_percent(),
+            visibility: cloudcensus_core::visibility::short(&coverage),
             summary,
-        })
-        .collect();
+        });
+    }
     write_rows(out, args.format, &rows)?;
     Ok(ExitCode::SUCCESS)
 }

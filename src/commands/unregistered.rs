@@ -146,6 +146,13 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
             rows.len(),
             eval.excluded.len()
         )?;
+        for line in crate::output::coverage_footer(&scan.coverage, false) {
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        for line in crate::output::coverage_footer(&scan.coverage, false) {
+            eprintln!("{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -436,6 +436,17 @@ pub fn summary_rows(d: &ReportData<'_>) -> Vec<(String, Cell, String)> {
         Cell::Percent(e.coverage_percent),
         l(lang, "zie blad Dekking", "see sheet Coverage"),
     );
+    // A coverage percentage never stands without what the listings could see.
+    for line in cloudcensus_core::visibility::visibility_lines(&d.latest.coverage, lang == Lang::Nl)
+    {
+        let (provider, text) = line.split_once(": ").unwrap_or(("", line.as_str()));
+        push(
+            &format!("  zichtbaarheid {provider}"),
+            &format!("  visibility {provider}"),
+            Cell::text(text),
+            String::new(),
+        );
+    }
     rows
 }
 
@@ -848,6 +859,25 @@ pub fn produce(
             }
         }
         "coverage" => {
+            // Per scan, first what its listings could see: a type outside them is seen
+            // only when tagged, which no coverage status says by itself.
+            for s in &d.scans {
+                for line in
+                    cloudcensus_core::visibility::visibility_lines(&s.coverage, lang == Lang::Nl)
+                {
+                    let (provider, text) = line.split_once(": ").unwrap_or(("", line.as_str()));
+                    emit(vec![
+                        Cell::text(&s.id),
+                        Cell::text(&s.period),
+                        Cell::text(provider),
+                        Cell::text("*"),
+                        Cell::text("*"),
+                        Cell::text(l(lang, "zichtbaarheid", "visibility")),
+                        Cell::text(l(lang, "zichtbaarheid", "visibility")),
+                        Cell::text(text),
+                    ])?;
+                }
+            }
             for s in &d.scans {
                 let mut entries: Vec<_> = s.coverage.iter().collect();
                 // Gaps first so they cannot hide below thousands of "scanned" rows.

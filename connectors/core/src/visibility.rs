@@ -438,6 +438,20 @@ pub fn describe(provider: Provider, v: &ProviderVisibility, nl: bool) -> String 
             format!("{provider}: every resource type listed completely, tagged or not ({scopes})")
         };
     }
+    if v.regions == 0 {
+        // Scope-wide listings (ARM, Cloud Asset Inventory): all types or nothing complete.
+        return if nl {
+            format!(
+                "{provider}: elk resourcetype volledig uitgelezen, met of zonder tags, in {} van {scopes}; in de andere niets volledig (zie de gaten in de dekking)",
+                v.all_types_scopes
+            )
+        } else {
+            format!(
+                "{provider}: every resource type listed completely, tagged or not, in {} of {scopes}; in the others nothing completely (see the coverage gaps)",
+                v.all_types_scopes
+            )
+        };
+    }
     let mut s = if nl {
         format!(
             "{provider}: {} resourcetypes volledig uitgelezen, met of zonder tags ({scopes} × {} regio's)",
@@ -481,6 +495,32 @@ pub fn describe(provider: Provider, v: &ProviderVisibility, nl: bool) -> String 
         (false, false) => "; other types were not seen at all",
     });
     s
+}
+
+/// A short form for tables (`scans`): `aws 62 types+tagged`, `azure all types`.
+pub fn short(coverage: &[Coverage]) -> String {
+    let v = visibility(coverage);
+    if v.is_empty() {
+        return "-".into();
+    }
+    v.iter()
+        .map(|(p, v)| {
+            if v.scopes > 0 && v.all_types_scopes == v.scopes {
+                format!("{p} all types")
+            } else if v.regions == 0 {
+                format!("{p} all types in {}/{}", v.all_types_scopes, v.scopes)
+            } else {
+                let partial = if v.complete_somewhere.is_empty() {
+                    String::new()
+                } else {
+                    format!("(+{})", v.complete_somewhere.len())
+                };
+                let tagged = if v.tagged_rest { "+tagged" } else { "" };
+                format!("{p} {} types{partial}{tagged}", v.complete_everywhere.len())
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[cfg(test)]
@@ -613,6 +653,7 @@ mod tests {
             describe(Provider::Azure, &v[&Provider::Azure], false).contains("every resource type")
         );
         assert!(describe(Provider::Gcp, &v[&Provider::Gcp], true).contains("elk resourcetype"));
+        assert_eq!(short(&cov), "azure all types, gcp all types");
     }
 
     #[test]
@@ -628,6 +669,6 @@ mod tests {
         let v = &visibility(&cov)[&Provider::Gcp];
         assert_eq!(v.all_types_scopes, 0);
         let line = describe(Provider::Gcp, v, false);
-        assert!(line.contains("not seen at all"), "{line}");
+        assert!(line.contains("in 0 of 1 project"), "{line}");
     }
 }
