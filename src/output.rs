@@ -87,6 +87,33 @@ pub fn write_table(
     Ok(())
 }
 
+/// The coverage line and one visibility sentence per provider, for command footers: a
+/// coverage percentage is never printed without what the listings could see.
+pub fn coverage_footer(coverage: &[cloudcensus_core::Coverage], nl: bool) -> Vec<String> {
+    let gaps = coverage.iter().filter(|c| c.status.is_gap()).count();
+    let mut lines = vec![if nl {
+        format!(
+            "dekking: {:.1}% ({} van {} onderdelen zonder gat); zichtbaarheid:",
+            cloudcensus_core::coverage_percent(coverage),
+            coverage.len() - gaps,
+            coverage.len()
+        )
+    } else {
+        format!(
+            "coverage: {:.1}% ({} of {} entries without a gap); visibility:",
+            cloudcensus_core::coverage_percent(coverage),
+            coverage.len() - gaps,
+            coverage.len()
+        )
+    }];
+    lines.extend(
+        cloudcensus_core::visibility::visibility_lines(coverage, nl)
+            .into_iter()
+            .map(|l| format!("  {l}")),
+    );
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,31 +172,4 @@ mod tests {
         let v: serde_json::Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(v[1]["b"], 22);
     }
-}
-
-/// The coverage line and one visibility sentence per provider, for command footers: a
-/// coverage percentage is never printed without what the listings could see.
-pub fn coverage_footer(coverage: &[cloudcensus_core::Coverage], nl: bool) -> Vec<String> {
-    let gaps = coverage.iter().filter(|c| c.status.is_gap()).count();
-    let mut lines = vec![if nl {
-        format!(
-            "dekking: {:.1}% ({} van {} onderdelen zonder gat); zichtbaarheid:",
-            cloudcensus_core::coverage_percent(coverage),
-            coverage.len() - gaps,
-            coverage.len()
-        )
-    } else {
-        format!(
-            "coverage: {:.1}% ({} of {} entries without a gap); visibility:",
-            cloudcensus_core::coverage_percent(coverage),
-            coverage.len() - gaps,
-            coverage.len()
-        )
-    }];
-    lines.extend(
-        cloudcensus_core::visibility::visibility_lines(coverage, nl)
-            .into_iter()
-            .map(|l| format!("  {l}")),
-    );
-    lines
 }

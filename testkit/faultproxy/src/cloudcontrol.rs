@@ -12,6 +12,7 @@
 //! (resets, hangs, delays) can be layered on top; dropping it is a killed endpoint.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -66,10 +67,15 @@ impl CcError {
     }
 }
 
+/// (region, type, parent identifier or "").
+type Key = (String, String, String);
+/// (identifier, properties JSON).
+type Listed = (String, Option<String>);
+
 #[derive(Default)]
 struct Estate {
-    /// (region, type, parent identifier or "") -> resources (identifier, properties JSON).
-    resources: BTreeMap<(String, String, String), Vec<(String, Option<String>)>>,
+    /// Resources per (region, type, parent).
+    resources: BTreeMap<Key, Vec<Listed>>,
     /// (region, type) -> (error, remaining times; u32::MAX = always).
     errors: BTreeMap<(String, String), (CcError, u32)>,
     page_size: usize,
@@ -79,6 +85,7 @@ struct Estate {
 pub struct CloudControlMock {
     proxy: FaultProxy,
     estate: Arc<Mutex<Estate>>,
+    latency_ms: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for CloudControlMock {
@@ -105,13 +112,26 @@ impl CloudControlMock {
             ..Estate::default()
         }));
         let st = estate.clone();
+        let latency_ms = Arc::new(AtomicU32::new(0));
         proxy.inject(
             "cloudcontrol",
             |r| r.header("x-amz-target") == Some("CloudApiService.ListResources"),
-            Fault::Respond(Responder(Arc::new(move |req| answer(&st, req)))),
+            Fault::Respond(Responder(
+                Arc::new(move |req| answer(&st, req)),
+                latency_ms.clone(),
+            )),
             Times::Always,
         );
-        Ok(CloudControlMock { proxy, estate })
+        Ok(CloudControlMock {
+            proxy,
+            estate,
+            latency_ms,
+        })
+    }
+
+    /// Delays every answer by `ms` milliseconds (as a far region would).
+    pub fn set_latency_ms(&self, ms: u32) {
+        self.latency_ms.store(ms, Ordering::Relaxed);
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -221,7 +241,7 @@ fn answer(estate: &Mutex<Estate>, req: &Request) -> crate::Answer {
                 .collect()
         })
         .unwrap_or_default();
-    let all: Vec<(String, Option<String>)> = e
+    let all: Vec<Listed> = e
         .resources
         .iter()
         .filter(|((r, t, parent), _)| {

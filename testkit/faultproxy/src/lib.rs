@@ -106,9 +106,13 @@ pub enum Fault {
 /// A computed answer: status, extra headers, body.
 pub type Answer = (u16, Vec<(String, String)>, String);
 
-/// The function behind [`Fault::Respond`].
+/// The function behind [`Fault::Respond`], and a latency (milliseconds, changeable
+/// while the proxy runs) added before each answer.
 #[derive(Clone)]
-pub struct Responder(pub Arc<dyn Fn(&Request) -> Answer + Send + Sync>);
+pub struct Responder(
+    pub Arc<dyn Fn(&Request) -> Answer + Send + Sync>,
+    pub Arc<AtomicU32>,
+);
 
 impl std::fmt::Debug for Responder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -313,6 +317,10 @@ async fn serve(
                 conn.write_all(&resp).await?;
             }
             Some(Fault::Respond(r)) => {
+                let ms = r.1.load(Ordering::Relaxed);
+                if ms > 0 {
+                    tokio::time::sleep(Duration::from_millis(ms.into())).await;
+                }
                 let (status, headers, body) = (r.0)(&req);
                 write_answer(&mut conn, status, &headers, &body).await?;
             }

@@ -16,16 +16,17 @@ const REGIONS: [&str; 3] = ["eu-west-1", "eu-central-1", "us-east-1"];
 
 /// (CloudFormation type, identifier as Cloud Control returns it, properties, the ARN
 /// cloudcensus must report, its type) — untagged resources of 24 types.
-fn estate(
-    acct: &str,
-) -> Vec<(
+/// (type, region, identifier, properties, ARN, ARN type).
+type Expected = (
     &'static str,
     &'static str,
     String,
     Option<serde_json::Value>,
     String,
     &'static str,
-)> {
+);
+
+fn estate(acct: &str) -> Vec<Expected> {
     let arn = |svc: &str, region: &str, rest: &str| format!("arn:aws:{svc}:{region}:{acct}:{rest}");
     vec![
         (
@@ -209,7 +210,7 @@ fn estate(
             "eu-west-1",
             "a1b2c3".into(),
             None,
-            format!("arn:aws:apigateway:eu-west-1::/restapis/a1b2c3"),
+            "arn:aws:apigateway:eu-west-1::/restapis/a1b2c3".to_string(),
             "apigateway:restapis",
         ),
         (

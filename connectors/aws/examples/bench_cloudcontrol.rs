@@ -1,0 +1,115 @@
+//! Benchmark: Cloud Control listings of many accounts × 17 regions × every listable type
+//! of `aws-cloudcontrol.csv`, through the local Cloud Control mock with a fixed latency
+//! per call, beside moto for everything else. Run by hand (see `bench/README.md`); not
+//! part of the test suite.
+//!
+//! `cargo run --release -p cloudcensus-aws --example bench_cloudcontrol -- MOTO ACCOUNTS LATENCY_MS CONCURRENCY[,CONCURRENCY...]`
+//! prints per concurrency: `concurrency seconds cloudcontrol-calls resources gaps`.
+//! Accounts are scanned one after another (as one source scans them with one
+//! `max_concurrency`); moto's own calls are not delayed.
+
+use aws_config::BehaviorVersion;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_types::region::Region;
+use cloudcensus_aws::{AwsSourceConfig, Regions, connect_with_sdk_config};
+use cloudcensus_core::{Connector, Observation};
+use cloudcensus_faultproxy::cloudcontrol::CloudControlMock;
+use futures::TryStreamExt;
+
+const REGIONS: [&str; 17] = [
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "eu-south-1",
+    "us-east-1",
+    "us-east-2",
+    "us-west-1",
+    "us-west-2",
+    "ca-central-1",
+    "sa-east-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-northeast-1",
+    "ap-south-1",
+    "me-south-1",
+];
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, moto, accounts, latency, conc] = args.as_slice() else {
+        return Err("usage: bench_cloudcontrol MOTO ACCOUNTS LATENCY_MS CONCURRENCY[,...]".into());
+    };
+    let accounts: u64 = accounts.parse()?;
+    let mock = CloudControlMock::start(100).await?;
+    mock.set_latency_ms(latency.parse()?);
+    // A few resources per account so pages carry data.
+    for r in REGIONS {
+        mock.add(r, "AWS::Logs::LogGroup", None, "/app/audit", None);
+        mock.add(
+            r,
+            "AWS::SQS::Queue",
+            None,
+            "https://sqs.example/1/intake",
+            None,
+        );
+    }
+    for c in conc.split(',') {
+        let c: usize = c.parse()?;
+        let before = mock.calls();
+        let (mut resources, mut gaps) = (0, 0);
+        let start = std::time::Instant::now();
+        for a in 0..accounts {
+            let account = format!("{:012}", 900_000_000_000 + a);
+            let base = aws_config::defaults(BehaviorVersion::latest())
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "b"))
+                .region(Region::new("us-east-1"))
+                .endpoint_url(moto)
+                .load()
+                .await;
+            let k = aws_sdk_sts::Client::new(&base)
+                .assume_role()
+                .role_arn(format!("arn:aws:iam::{account}:role/bench"))
+                .role_session_name("bench")
+                .send()
+                .await?
+                .credentials
+                .ok_or("no credentials")?;
+            let sdk = base
+                .into_builder()
+                .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                    k.access_key_id,
+                    k.secret_access_key,
+                    Some(k.session_token),
+                    None,
+                    "b",
+                )))
+                .build();
+            let mut cfg = AwsSourceConfig::new("bench");
+            cfg.endpoint_url = Some(moto.clone());
+            cfg.endpoint_urls.insert("cloudcontrol".into(), mock.url());
+            cfg.regions = Regions::List(REGIONS.iter().map(|r| r.to_string()).collect());
+            cfg.max_concurrency = c;
+            let conn = connect_with_sdk_config(&cfg, sdk).await?;
+            for scope in conn.scopes().await? {
+                let items: Vec<Observation> = conn.inventory(&scope).try_collect().await?;
+                for i in items {
+                    match i {
+                        Observation::Resource(_) => resources += 1,
+                        Observation::Coverage(c) if c.status.is_gap() => gaps += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        println!(
+            "{c} {:.2} {} {resources} {gaps}",
+            start.elapsed().as_secs_f64(),
+            mock.calls() - before
+        );
+    }
+    Ok(())
+}
