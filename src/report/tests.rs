@@ -246,9 +246,21 @@ fn workbook_has_every_template_sheet_with_headers_and_rows_matching_the_evaluati
     );
 
     let coverage = wb.worksheet_range("Dekking").unwrap();
-    assert_eq!(coverage.height() - 1, 4, "two entries per scan");
     assert_eq!(
-        cell_text(&coverage.rows().nth(1).unwrap()[6]),
+        coverage.height() - 1,
+        6,
+        "per scan one visibility row for its one provider and two entries"
+    );
+    for n in [1, 2] {
+        let row = coverage.rows().nth(n).unwrap();
+        assert_eq!(cell_text(&row[6]), "zichtbaarheid", "visibility first");
+        assert!(
+            cell_text(&row[7]).contains("1 resourcetypes volledig uitgelezen"),
+            "{row:?}"
+        );
+    }
+    assert_eq!(
+        cell_text(&coverage.rows().nth(3).unwrap()[6]),
         "denied",
         "gaps first"
     );
