@@ -8,10 +8,9 @@
 //! Accounts are scanned one after another (as one source scans them with one
 //! `max_concurrency`); moto's own calls are not delayed.
 
-use aws_config::BehaviorVersion;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_types::region::Region;
+#[path = "support/mod.rs"]
+mod support;
+
 use cloudcensus_aws::{AwsSourceConfig, Regions, connect_with_sdk_config};
 use cloudcensus_core::{Connector, Observation};
 use cloudcensus_faultproxy::cloudcontrol::CloudControlMock;
@@ -64,30 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let start = std::time::Instant::now();
         for a in 0..accounts {
             let account = format!("{:012}", 900_000_000_000 + a);
-            let base = aws_config::defaults(BehaviorVersion::latest())
-                .credentials_provider(Credentials::new("testing", "testing", None, None, "b"))
-                .region(Region::new("us-east-1"))
-                .endpoint_url(moto)
-                .load()
-                .await;
-            let k = aws_sdk_sts::Client::new(&base)
-                .assume_role()
-                .role_arn(format!("arn:aws:iam::{account}:role/bench"))
-                .role_session_name("bench")
-                .send()
-                .await?
-                .credentials
-                .ok_or("no credentials")?;
-            let sdk = base
-                .into_builder()
-                .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-                    k.access_key_id,
-                    k.secret_access_key,
-                    Some(k.session_token),
-                    None,
-                    "b",
-                )))
-                .build();
+            let sdk = support::moto_account_sdk(moto, &account).await?;
             let mut cfg = AwsSourceConfig::new("bench");
             cfg.endpoint_url = Some(moto.clone());
             cfg.endpoint_urls.insert("cloudcontrol".into(), mock.url());

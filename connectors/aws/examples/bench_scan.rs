@@ -4,10 +4,9 @@
 //! `cargo run -p cloudcensus-aws --example bench_scan -- ENDPOINT ACCOUNT REGIONS [CONCURRENCY]`
 //! prints `seconds resources coverage-gaps`.
 
-use aws_config::BehaviorVersion;
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_types::region::Region;
+#[path = "support/mod.rs"]
+mod support;
+
 use cloudcensus_aws::{AwsSourceConfig, Regions, connect_with_sdk_config};
 use cloudcensus_core::{Connector, Observation};
 use futures::TryStreamExt;
@@ -18,30 +17,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [_, endpoint, account, regions, rest @ ..] = args.as_slice() else {
         return Err("usage: bench_scan ENDPOINT ACCOUNT REGION[,REGION...] [CONCURRENCY]".into());
     };
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    let c = aws_sdk_sts::Client::new(&base)
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/bench"))
-        .role_session_name("bench")
-        .send()
-        .await?
-        .credentials
-        .ok_or("no credentials")?;
-    let sdk = base
-        .into_builder()
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            c.access_key_id,
-            c.secret_access_key,
-            Some(c.session_token),
-            None,
-            "bench",
-        )))
-        .build();
+    let sdk = support::moto_account_sdk(endpoint, account).await?;
     let mut cfg = AwsSourceConfig::new("bench");
     cfg.endpoint_url = Some(endpoint.clone());
     cfg.cloud_control = false; // moto has no Cloud Control API
