@@ -12,9 +12,7 @@
 mod support;
 
 use cloudcensus_aws::{AwsSourceConfig, Regions, connect_with_sdk_config};
-use cloudcensus_core::{Connector, Observation};
 use cloudcensus_faultproxy::cloudcontrol::CloudControlMock;
-use futures::TryStreamExt;
 
 const REGIONS: [&str; 17] = [
     "eu-west-1",
@@ -70,16 +68,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             cfg.regions = Regions::List(REGIONS.iter().map(|r| r.to_string()).collect());
             cfg.max_concurrency = c;
             let conn = connect_with_sdk_config(&cfg, sdk).await?;
-            for scope in conn.scopes().await? {
-                let items: Vec<Observation> = conn.inventory(&scope).try_collect().await?;
-                for i in items {
-                    match i {
-                        Observation::Resource(_) => resources += 1,
-                        Observation::Coverage(c) if c.status.is_gap() => gaps += 1,
-                        _ => {}
-                    }
-                }
-            }
+            let (r, g) = support::scan_counts(&conn).await?;
+            resources += r;
+            gaps += g;
         }
         println!(
             "{c} {:.2} {} {resources} {gaps}",

@@ -8,8 +8,6 @@
 mod support;
 
 use cloudcensus_aws::{AwsSourceConfig, Regions, connect_with_sdk_config};
-use cloudcensus_core::{Connector, Observation};
-use futures::TryStreamExt;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -27,18 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let start = std::time::Instant::now();
     let conn = connect_with_sdk_config(&cfg, sdk).await?;
-    let mut resources = 0;
-    let mut gaps = 0;
-    for scope in conn.scopes().await? {
-        let items: Vec<Observation> = conn.inventory(&scope).try_collect().await?;
-        for i in items {
-            match i {
-                Observation::Resource(_) => resources += 1,
-                Observation::Coverage(c) if c.status.is_gap() => gaps += 1,
-                _ => {}
-            }
-        }
-    }
+    let (resources, gaps) = support::scan_counts(&conn).await?;
     println!("{:.3} {resources} {gaps}", start.elapsed().as_secs_f64());
     Ok(())
 }

@@ -249,17 +249,12 @@ impl AwsConnector {
                     e.message.clone(),
                 ));
                 for child in children {
-                    let status = if e.status == CoverageStatus::NotOffered {
-                        CoverageStatus::NotOffered
-                    } else {
-                        e.status
-                    };
                     out.coverage.push(Coverage::failed(
                         Provider::Aws,
                         account,
                         cov_region,
                         service_of(child),
-                        status,
+                        e.status,
                         format!(
                             "not listed: it is listed per {}, which could not be listed ({})",
                             ty.type_name, e.message

@@ -185,7 +185,8 @@ impl CloudControlMock {
     }
 }
 
-fn error_answer(status: u16, body: Value) -> crate::Answer {
+/// A JSON 1.0 answer with the headers AWS sends.
+fn json_answer(status: u16, body: Value) -> crate::Answer {
     (
         status,
         vec![
@@ -203,14 +204,14 @@ fn answer(estate: &Mutex<Estate>, req: &Request) -> crate::Answer {
     let body: Value = match serde_json::from_slice(&req.body) {
         Ok(v) => v,
         Err(_) => {
-            return error_answer(
+            return json_answer(
                 400,
                 json!({"__type": "SerializationException", "Message": "body is not JSON"}),
             );
         }
     };
     let Some(type_name) = body.get("TypeName").and_then(Value::as_str) else {
-        return error_answer(
+        return json_answer(
             400,
             json!({"__type": "ValidationException", "Message": "1 validation error detected: Value null at 'typeName' failed to satisfy constraint: Member must not be null"}),
         );
@@ -224,7 +225,7 @@ fn answer(estate: &Mutex<Estate>, req: &Request) -> crate::Answer {
             *left -= 1;
         }
         let (status, body) = err.answer(type_name, &region);
-        return error_answer(status, body);
+        return json_answer(status, body);
     }
     // A ResourceModel names the parent; the mock matches any of its string values.
     let model: Option<Value> = body
@@ -266,7 +267,7 @@ fn answer(estate: &Mutex<Estate>, req: &Request) -> crate::Answer {
         {
             Some(n) => n,
             None => {
-                return error_answer(
+                return json_answer(
                     400,
                     json!({"__type": "InvalidRequestException", "Message": "Invalid NextToken"}),
                 );
@@ -286,15 +287,5 @@ fn answer(estate: &Mutex<Estate>, req: &Request) -> crate::Answer {
     if start + size < all.len() {
         out["NextToken"] = json!(format!("page-{}", start + size));
     }
-    (
-        200,
-        vec![
-            (
-                "Content-Type".to_string(),
-                "application/x-amz-json-1.0".to_string(),
-            ),
-            ("x-amzn-RequestId".to_string(), "mock-request".to_string()),
-        ],
-        out.to_string(),
-    )
+    json_answer(200, out)
 }

@@ -5,6 +5,8 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
+use cloudcensus_core::{Connector, Observation};
+use futures::TryStreamExt;
 
 /// SDK configuration signed as `account` against moto at `endpoint` (moto links
 /// assumed-role credentials to the account in the role ARN).
@@ -36,4 +38,22 @@ pub async fn moto_account_sdk(
             "bench",
         )))
         .build())
+}
+
+/// Lists every scope of a connected source; returns (resources, coverage gaps).
+pub async fn scan_counts(
+    conn: &cloudcensus_aws::AwsConnector,
+) -> Result<(usize, usize), Box<dyn std::error::Error>> {
+    let (mut resources, mut gaps) = (0, 0);
+    for scope in conn.scopes().await? {
+        let items: Vec<Observation> = conn.inventory(&scope).try_collect().await?;
+        for i in items {
+            match i {
+                Observation::Resource(_) => resources += 1,
+                Observation::Coverage(c) if c.status.is_gap() => gaps += 1,
+                _ => {}
+            }
+        }
+    }
+    Ok((resources, gaps))
 }
