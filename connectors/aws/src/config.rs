@@ -51,6 +51,17 @@ impl TryFrom<RawRegions> for Regions {
     }
 }
 
+/// How the Cloud Control types are listed (`inventory` in `[[aws]]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Inventory {
+    /// Cloud Control `ListResources` per (account, region, type).
+    #[default]
+    CloudControl,
+    /// Resource Explorer's aggregator index, with Cloud Control for what it does not cover.
+    ResourceExplorer,
+}
+
 /// One configured AWS source (`[[aws]]` in the cloudcensus configuration).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -105,6 +116,19 @@ pub struct AwsSourceConfig {
     /// are seen only when tagged, and every output says so.
     #[serde(default = "default_true")]
     pub cloud_control: bool,
+    /// How the types of `aws-cloudcontrol.csv` are listed: `"cloud-control"` (default:
+    /// `ListResources` per account, region and type) or `"resource-explorer"` (the
+    /// account's Resource Explorer aggregator index: every supported type in every
+    /// indexed region in a few paged calls; regions and types it does not cover, and
+    /// accounts without an aggregator index, fall back to Cloud Control, and coverage
+    /// says so).
+    #[serde(default)]
+    pub inventory: Inventory,
+    /// The Resource Explorer view to list through (an ARN in the aggregator's region).
+    /// Default: the aggregator region's default view. A view with a filter does not
+    /// list everything, so it is refused and the scan falls back to Cloud Control.
+    #[serde(default)]
+    pub resource_explorer_view: Option<String>,
     /// Maximum AWS API calls in flight at once (default 16).
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
@@ -125,7 +149,7 @@ pub struct AwsSourceConfig {
 
 /// The service ids `endpoint_urls` accepts (the SDK's, lower-case, as in
 /// `AWS_ENDPOINT_URL_<SERVICE>`). Other services: the standard environment variables.
-pub const KNOWN_SERVICE_IDS: &[&str] = &["cloudcontrol"];
+pub const KNOWN_SERVICE_IDS: &[&str] = &["cloudcontrol", "resource_explorer_2"];
 
 /// Default for [`AwsSourceConfig::request_timeout_secs`].
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;
@@ -170,6 +194,8 @@ impl AwsSourceConfig {
             endpoint_url: None,
             endpoint_urls: std::collections::BTreeMap::new(),
             cloud_control: true,
+            inventory: Inventory::CloudControl,
+            resource_explorer_view: None,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
@@ -198,6 +224,21 @@ impl AwsSourceConfig {
                     "endpoint_urls.{key}: unknown service; expected one of {}",
                     KNOWN_SERVICE_IDS.join(", ")
                 ));
+            }
+        }
+        if let Some(view) = &self.resource_explorer_view {
+            if !view.starts_with("arn:") || !view.contains(":resource-explorer-2:") {
+                problems.push(format!(
+                    "resource_explorer_view: '{view}' is not a Resource Explorer view ARN \
+                     (arn:aws:resource-explorer-2:REGION:ACCOUNT:view/NAME/ID)"
+                ));
+            }
+            if self.inventory != Inventory::ResourceExplorer {
+                problems.push(
+                    "resource_explorer_view: only used with inventory = \"resource-explorer\"; \
+                     set it or remove the view"
+                        .into(),
+                );
             }
         }
         if self.max_concurrency == 0 {
@@ -302,6 +343,24 @@ mod tests {
         assert!(e.contains("expected \"enabled\""), "{e}");
         let e = parse(r#"{"name":"a","regions":[]}"#).unwrap_err();
         assert!(e.contains("at least one region"), "{e}");
+    }
+
+    #[test]
+    fn inventory_is_cloud_control_by_default_and_resource_explorer_on_request() {
+        let c = parse(r#"{"name":"a"}"#).unwrap();
+        assert_eq!(c.inventory, Inventory::CloudControl);
+        let c = parse(r#"{"name":"a","inventory":"resource-explorer"}"#).unwrap();
+        assert_eq!(c.inventory, Inventory::ResourceExplorer);
+        let e = parse(r#"{"name":"a","inventory":"explorer"}"#).unwrap_err();
+        assert!(e.contains("resource-explorer"), "{e}");
+        let mut c = AwsSourceConfig::new("a");
+        c.resource_explorer_view = Some("all".into());
+        let e = c.validate().unwrap_err();
+        assert!(
+            e.contains("not a Resource Explorer view ARN")
+                && e.contains("only used with inventory"),
+            "{e}"
+        );
     }
 
     #[test]

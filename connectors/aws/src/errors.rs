@@ -18,6 +18,8 @@ const DENIED: &[&str] = &[
     "AuthorizationErrorException",
     "AccessDeniedForDependencyException",
     "AllAccessDisabled",
+    // Resource Explorer: no permission for the view, or the Region has no default view.
+    "UnauthorizedException",
 ];
 
 /// Error codes meaning "the region or service is not enabled for this account".
@@ -60,7 +62,7 @@ pub fn classify(code: Option<&str>, http_status: Option<u16>) -> CoverageStatus 
         Some(c) if NOT_ENABLED.contains(&c) => CoverageStatus::NotEnabled,
         Some(c) if THROTTLED.contains(&c) => CoverageStatus::Throttled,
         _ => match http_status {
-            Some(403) => CoverageStatus::Denied,
+            Some(401) | Some(403) => CoverageStatus::Denied,
             Some(429) => CoverageStatus::Throttled,
             _ => CoverageStatus::Error,
         },

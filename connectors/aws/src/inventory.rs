@@ -13,9 +13,10 @@ use futures::StreamExt;
 use cloudcensus_core::visibility::{CloudControlList, CloudControlType, cloud_control_types};
 
 use crate::arn::{Arn, partition_of_region};
-use crate::config::Regions;
+use crate::config::{Inventory, Regions};
 use crate::connector::AwsConnector;
 use crate::errors::{CallError, call_error};
+use crate::resourceexplorer::Explored;
 
 /// The regional services listed directly (beside the tagging API).
 const REGIONAL_SERVICES: &[Service] = &[
@@ -158,9 +159,21 @@ impl AwsConnector {
                 jobs.push(Job::Region(*svc, region.clone()));
             }
         }
+        // Resource Explorer first: what its aggregator index vouches for, Cloud Control
+        // does not list again.
+        let explored = if self.cfg.inventory == Inventory::ResourceExplorer {
+            self.explore(account, &sdk, &regions).await
+        } else {
+            Explored::default()
+        };
         if self.cfg.cloud_control {
             let types = cloud_control_types();
-            coverage.extend(crate::cloudcontrol::unlisted_types(account, types));
+            let unlisted: Vec<CloudControlType> = types
+                .iter()
+                .filter(|t| !explored.covers_all(&t.type_name, &regions))
+                .cloned()
+                .collect();
+            coverage.extend(crate::cloudcontrol::unlisted_types(account, &unlisted));
             let listable = || types.iter().filter(|t| t.list == CloudControlList::Yes);
             for ty in listable().filter(|t| t.parent.is_none()) {
                 let children: Vec<&'static CloudControlType> = listable()
@@ -170,11 +183,20 @@ impl AwsConnector {
                     jobs.push(Job::CloudControl(ty, children, self.home_region.clone()));
                 } else {
                     for region in &regions {
+                        // Families are covered whole, so the parent stands for them all.
+                        if explored
+                            .covered
+                            .contains(&(region.clone(), ty.type_name.clone()))
+                        {
+                            continue;
+                        }
                         jobs.push(Job::CloudControl(ty, children.clone(), region.clone()));
                     }
                 }
             }
         }
+        seen.extend(explored.seen);
+        coverage.extend(explored.coverage);
         tracing::debug!(%account, jobs = jobs.len(), regions = regions.len(), "scanning account");
 
         let outcomes: Vec<Outcome> = futures::stream::iter(jobs)

@@ -10,7 +10,11 @@
 //!   instances and clusters, DynamoDB tables (global-table replica regions), Lambda
 //!   functions and EFS file systems;
 //!
-//! and merges both by ARN. Accounts come from AWS Organizations when configured, reached
+//! * every type of `aws-cloudcontrol.csv` (Redshift, OpenSearch, Cognito, log groups,
+//!   …), tagged or not, through Cloud Control `ListResources` or, with `inventory =
+//!   "resource-explorer"`, through the account's Resource Explorer aggregator index;
+//!
+//! and merges them by ARN. Accounts come from AWS Organizations when configured, reached
 //! by assuming a read-only role. Every call that fails becomes a [`Coverage`] entry for
 //! its (account, region, service), never an empty result.
 //!
@@ -31,6 +35,7 @@ mod config;
 mod connector;
 mod errors;
 mod inventory;
+mod resourceexplorer;
 
 /// The least-privilege IAM policy for the identity and every assumed role
 /// (`iam-policy.json`): exactly the read actions this connector uses.
@@ -38,7 +43,7 @@ pub const IAM_POLICY_JSON: &str = include_str!("../iam-policy.json");
 mod recorder;
 
 pub use arn::{Arn, partition_of_region};
-pub use config::{AwsSourceConfig, DEFAULT_MAX_CONCURRENCY, Regions};
+pub use config::{AwsSourceConfig, DEFAULT_MAX_CONCURRENCY, Inventory, Regions};
 pub use connector::{AwsConnector, MAX_ATTEMPTS, connect, connect_with_sdk_config};
 pub use errors::{CallError, classify, error_chain as error_text};
 pub use recorder::{

@@ -70,6 +70,7 @@ pub fn iam_namespace(sdk_service: &str) -> String {
         "efs" => "elasticfilesystem".into(),
         // Cloud Control is authorised by CloudFormation actions.
         "cloudcontrol" => "cloudformation".into(),
+        "resourceexplorer2" => "resource-explorer-2".into(),
         _ => s,
     }
 }
@@ -81,6 +82,8 @@ pub fn iam_action(operation: &str) -> String {
         "s3:ListBuckets" => "s3:ListAllMyBuckets".into(),
         "s3:GetBucketReplication" => "s3:GetReplicationConfiguration".into(),
         "s3:HeadBucket" => "s3:ListBucket".into(),
+        // Resource Explorer's ListResources is authorised by its Search action.
+        "resource-explorer-2:ListResources" => "resource-explorer-2:Search".into(),
         other => other.to_string(),
     }
 }
@@ -214,5 +217,10 @@ mod tests {
         assert_eq!(iam_namespace("Resource Groups Tagging API"), "tag");
         assert_eq!(iam_namespace("EFS"), "elasticfilesystem");
         assert_eq!(iam_namespace("s3"), "s3");
+        assert_eq!(iam_namespace("Resource Explorer 2"), "resource-explorer-2");
+        assert_eq!(
+            iam_action("resource-explorer-2:ListResources"),
+            "resource-explorer-2:Search"
+        );
     }
 }

@@ -660,9 +660,19 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
     let mock = cloudcensus_faultproxy::cloudcontrol::CloudControlMock::start(100)
         .await
         .unwrap();
+    // Resource Explorer through its mock: an aggregator in eu-west-1 only, so Cloud
+    // Control still lists every type in the other regions.
+    let re = cloudcensus_faultproxy::resourceexplorer::ResourceExplorerMock::start(&mgmt, 100)
+        .await
+        .unwrap();
+    re.index("eu-west-1", true);
+    re.support(&[("redshift", "redshift:cluster")]);
     let mut cfg = org_config(&[]);
     cfg.cloud_control = true;
+    cfg.inventory = cloudcensus_aws::Inventory::ResourceExplorer;
     cfg.endpoint_urls.insert("cloudcontrol".into(), mock.url());
+    cfg.endpoint_urls
+        .insert("resource_explorer_2".into(), re.url());
     let conn = connect_with_sdk_config(&cfg, sdk_for(&mgmt).await)
         .await
         .unwrap();
@@ -729,6 +739,7 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
         }
     }
     assert!(mock.calls() > 55, "{}", mock.calls());
+    assert!(re.calls("ListResources") > 0);
     // Every operation is allowed by the policy, and the policy grants nothing unused.
     assert_eq!(used, actions);
     assert!(ops.contains("sts:AssumeRole"));
@@ -778,3 +789,6 @@ mod faults;
 
 #[path = "moto/cloudcontrol.rs"]
 mod cloudcontrol;
+
+#[path = "moto/resourceexplorer.rs"]
+mod resourceexplorer;

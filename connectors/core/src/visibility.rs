@@ -25,6 +25,11 @@ const CLOUD_CONTROL_CSV: &str = include_str!("../catalog/aws-cloudcontrol.csv");
 /// The coverage `service` prefix of AWS Cloud Control listings: `cloudcontrol:AWS::SQS::Queue`.
 pub const CLOUD_CONTROL_PREFIX: &str = "cloudcontrol:";
 
+/// Prefix of the coverage services of types listed through an AWS Resource Explorer
+/// aggregator index (`resource-explorer:AWS::Redshift::Cluster`): the same types as
+/// Cloud Control's, listed by another source.
+pub const RESOURCE_EXPLORER_PREFIX: &str = "resource-explorer:";
+
 /// What one listing sees.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sees {
@@ -240,11 +245,31 @@ fn parse_listings(text: &str) -> Result<Vec<Listing>, String> {
     Ok(out)
 }
 
+/// Every resource type some listing of `provider` lists completely (the `types` of
+/// `listings.csv` and, for AWS, the ARN types of `aws-cloudcontrol.csv`).
+pub fn completely_listable_types(provider: Provider) -> BTreeSet<String> {
+    let mut out: BTreeSet<String> = listings()
+        .iter()
+        .filter(|l| l.provider == provider)
+        .filter_map(|l| match &l.sees {
+            Sees::Types(t) => Some(t.iter().cloned()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if provider == Provider::Aws {
+        out.extend(cloud_control_types().iter().map(|t| t.arn_type.clone()));
+    }
+    out
+}
+
 /// What a coverage entry's listing sees, and over which regions. Unknown services add
 /// detail only (fail-safe: nothing claims visibility it was not given in the data).
 pub fn listing_of(provider: Provider, service: &str) -> (Sees, ListingRegion) {
     if provider == Provider::Aws
-        && let Some(ty) = service.strip_prefix(CLOUD_CONTROL_PREFIX)
+        && let Some(ty) = service
+            .strip_prefix(CLOUD_CONTROL_PREFIX)
+            .or_else(|| service.strip_prefix(RESOURCE_EXPLORER_PREFIX))
     {
         return match cloud_control_types().iter().find(|t| t.type_name == ty) {
             Some(t) => (
