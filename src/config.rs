@@ -31,6 +31,17 @@ pub struct Config {
     /// Sheet of the register workbook (default: the first sheet).
     #[serde(default)]
     pub register_sheet: Option<String>,
+    /// The cloud annex (`.xlsx` or `.csv`, written by `cloudcensus register annex`): the
+    /// policy's cloud facts per activity, joined on the activity number.
+    #[serde(default)]
+    pub register_annex: Option<PathBuf>,
+    /// Sheet of the annex workbook (default: the first sheet).
+    #[serde(default)]
+    pub register_annex_sheet: Option<String>,
+    /// The register's own column names: `"Onze kolomnaam" = "purpose"` (keys as in
+    /// docs/register.md). They win over the built-in header names.
+    #[serde(default)]
+    pub register_columns: std::collections::BTreeMap<String, String>,
     /// The scan store (SQLite file).
     #[serde(default = "default_store")]
     pub store: PathBuf,
@@ -74,6 +85,24 @@ pub struct Config {
     /// SHA-256 (hex) of the file's text as read, recorded with every scan for audit.
     #[serde(skip)]
     pub digest: String,
+}
+
+impl Config {
+    /// How to read the register (sheet, own column names, annex), from this configuration.
+    pub fn register_source(&self) -> crate::register::Source {
+        crate::register::Source {
+            sheet: self.register_sheet.clone(),
+            columns: self
+                .register_columns
+                .iter()
+                .filter_map(|(h, k)| {
+                    crate::register::columns::Field::from_key(k).map(|f| (h.clone(), f))
+                })
+                .collect(),
+            annex: self.register_annex.clone(),
+            annex_sheet: self.register_annex_sheet.clone(),
+        }
+    }
 }
 
 fn default_store() -> PathBuf {
@@ -241,6 +270,7 @@ impl Config {
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         cfg.store = resolve(&base, &cfg.store);
         cfg.register = cfg.register.as_deref().map(|p| resolve(&base, p));
+        cfg.register_annex = cfg.register_annex.as_deref().map(|p| resolve(&base, p));
         cfg.catalog = cfg.catalog.as_deref().map(|p| resolve(&base, p));
         cfg.validate(text, &mut problems);
         if problems.is_empty() {
@@ -267,6 +297,30 @@ impl Config {
                 at("register"),
                 r.display()
             ));
+        }
+        if let Some(r) = &self.register_annex
+            && !r.exists()
+        {
+            problems.push(format!(
+                "{}register_annex file {} does not exist (write one with `cloudcensus register annex`)",
+                at("register_annex"),
+                r.display()
+            ));
+        }
+        if self.register_annex.is_some() && self.register.is_none() {
+            problems.push(format!(
+                "{}register_annex needs register: the annex is joined onto the register",
+                at("register_annex")
+            ));
+        }
+        for (header, key) in &self.register_columns {
+            if crate::register::columns::Field::from_key(key).is_none() {
+                problems.push(format!(
+                    "{}register_columns.\"{header}\" = \"{key}\": unknown field; expected one of {}",
+                    at("register_columns"),
+                    crate::register::columns::Field::keys().join(", ")
+                ));
+            }
         }
         if let Some(c) = &self.catalog
             && !c.exists()

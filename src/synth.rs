@@ -421,11 +421,12 @@ impl Synth {
             unit: format!("DG {}", self.pick(j, 32, TEAMS)),
             controller: "Minister van Financiën".into(),
             purpose: "uitvoering wettelijke taak".into(),
-            legal_basis: Some(if personal {
+            legal_bases: vec![if personal {
                 LegalBasis::PublicTask
             } else {
                 LegalBasis::LegalObligation
-            }),
+            }],
+            legal_basis_note: String::new(),
             personal_data: personal,
             special_categories: if personal && (r >> 12).is_multiple_of(10) {
                 vec![SpecialCategory::Health]
@@ -492,6 +493,7 @@ impl Synth {
             }),
             scope_mappings: Vec::new(),
             row: j as usize + 2,
+            ..Activity::default()
         }
     }
 

@@ -25,6 +25,7 @@ const RELEASED_CODES: &[&str] = &[
     "CB-STALE",
     "CB-SUPPRESS-EXPIRED",
     "CB-SUPPRESS-UNMATCHED",
+    "CB-FACTS",
 ];
 
 #[test]

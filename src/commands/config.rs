@@ -61,7 +61,7 @@ fn check(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
     )?;
     writeln!(out, "concurrency:  {}", cfg.max_concurrency)?;
     match &cfg.register {
-        Some(path) => match register::load(path, cfg.register_sheet.as_deref()) {
+        Some(path) => match register::load_source(path, &cfg.register_source()) {
             Ok(loaded) => writeln!(
                 out,
                 "register:     {} ({} activities, {} warning(s); `cloudcensus register check` lists them)",

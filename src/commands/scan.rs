@@ -168,7 +168,7 @@ fn summary(
     let store = store::open(store_path)?;
     let data = store.load_scan(id)?;
     let (register, register_note) = match &cfg.register {
-        Some(p) => match register::load(p, cfg.register_sheet.as_deref()) {
+        Some(p) => match register::load_source(p, &cfg.register_source()) {
             Ok(l) => (Some(l.register), None),
             Err(e) => (
                 None,

@@ -39,7 +39,7 @@ impl Setup {
                 path.display()
             );
         };
-        let loaded = register::load(&reg_path, config.register_sheet.as_deref())
+        let loaded = register::load_source(&reg_path, &config.register_source())
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| format!("cannot load the register {}", reg_path.display()))?;
         for w in &loaded.warnings {

@@ -100,8 +100,110 @@ pub enum Field {
     DecisionBody,
     DecisionDate,
     Status,
+    LegalBasisNote,
+    DataSubjects,
+    DataCategories,
+    Retention,
+    Recipients,
     ScopeMappings,
 }
+
+impl Field {
+    /// The field's key in `[register_columns]` (`purpose`, `legal_basis`, ...).
+    pub fn key(self) -> &'static str {
+        FIELD_KEYS
+            .iter()
+            .find(|(f, _)| *f == self)
+            .map(|(_, k)| *k)
+            .unwrap_or("?")
+    }
+
+    /// The field a `[register_columns]` key names.
+    pub fn from_key(key: &str) -> Option<Field> {
+        let k = key.trim().to_ascii_lowercase().replace('-', "_");
+        FIELD_KEYS.iter().find(|(_, n)| *n == k).map(|(f, _)| *f)
+    }
+
+    /// Every key, for messages.
+    pub fn keys() -> Vec<&'static str> {
+        FIELD_KEYS.iter().map(|(_, k)| *k).collect()
+    }
+}
+
+const FIELD_KEYS: &[(Field, &str)] = &[
+    (Field::Id, "id"),
+    (Field::Name, "name"),
+    (Field::Unit, "unit"),
+    (Field::Controller, "controller"),
+    (Field::Purpose, "purpose"),
+    (Field::LegalBasis, "legal_basis"),
+    (Field::PersonalData, "personal_data"),
+    (Field::SpecialCategories, "special_categories"),
+    (Field::SpecialCategoryKinds, "special_category_kinds"),
+    (Field::CriminalOrBsn, "criminal_or_bsn"),
+    (Field::Basisregistraties, "basisregistraties"),
+    (Field::Classification, "classification"),
+    (Field::Material, "material"),
+    (Field::MaterialReason, "material_reason"),
+    (Field::Providers, "providers"),
+    (Field::SubProcessors, "sub_processors"),
+    (Field::ServiceModel, "service_model"),
+    (Field::CloudType, "cloud_type"),
+    (Field::DeclaredLocations, "declared_locations"),
+    (Field::TransferBasis, "transfer_basis"),
+    (Field::TransferInstrument, "transfer_instrument"),
+    (Field::PrescanDpia, "prescan_dpia"),
+    (Field::FormalDpia, "formal_dpia"),
+    (Field::FormalDpiaDate, "formal_dpia_date"),
+    (Field::HighRisk, "high_risk"),
+    (Field::DpiaSentToCio, "dpia_sent_to_cio"),
+    (Field::ExplainReference, "explain_reference"),
+    (Field::CioAdviceDate, "cio_advice_date"),
+    (Field::ExitStrategy, "exit_strategy"),
+    (Field::RightToAudit, "right_to_audit"),
+    (Field::C2000Check, "c2000_check"),
+    (Field::WooPublication, "woo_publication"),
+    (Field::DecisionBody, "decision_body"),
+    (Field::DecisionDate, "decision_date"),
+    (Field::Status, "status"),
+    (Field::LegalBasisNote, "legal_basis_note"),
+    (Field::DataSubjects, "data_subjects"),
+    (Field::DataCategories, "data_categories"),
+    (Field::Retention, "retention"),
+    (Field::Recipients, "recipients"),
+    (Field::ScopeMappings, "scope_mappings"),
+];
+
+/// The fields the cloud annex holds (besides id and name): the policy's cloud facts no
+/// art. 30 register records.
+pub const ANNEX_FIELDS: &[Field] = &[
+    Field::Classification,
+    Field::Material,
+    Field::MaterialReason,
+    Field::Basisregistraties,
+    Field::Providers,
+    Field::SubProcessors,
+    Field::ServiceModel,
+    Field::CloudType,
+    Field::DeclaredLocations,
+    Field::TransferBasis,
+    Field::TransferInstrument,
+    Field::PrescanDpia,
+    Field::FormalDpia,
+    Field::FormalDpiaDate,
+    Field::HighRisk,
+    Field::DpiaSentToCio,
+    Field::ExplainReference,
+    Field::CioAdviceDate,
+    Field::ExitStrategy,
+    Field::RightToAudit,
+    Field::C2000Check,
+    Field::WooPublication,
+    Field::DecisionBody,
+    Field::DecisionDate,
+    Field::Status,
+    Field::ScopeMappings,
+];
 
 /// What a cell of a column may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,11 +332,12 @@ pub const COLUMNS: &[Column] = &[
         "Nummer verwerking",
         "Activity id",
         [
-            "id",
             "nummer",
             "verwerkingsnummer",
             "va-id",
-            "processing activity id"
+            "processing activity id",
+            "dspcode",
+            "id"
         ],
         true,
         Text,
@@ -246,7 +349,13 @@ pub const COLUMNS: &[Column] = &[
         Name,
         "Naam verwerking",
         "Activity name",
-        ["naam", "name", "verwerking"],
+        [
+            "naam",
+            "name",
+            "verwerking",
+            "naam verwerkingsactiviteit",
+            "verwerkingsactiviteit"
+        ],
         true,
         Text,
         34.0,
@@ -257,8 +366,17 @@ pub const COLUMNS: &[Column] = &[
         Unit,
         "Organisatieonderdeel",
         "Organisational unit",
-        ["directie", "afdeling", "unit", "organizational unit"],
-        true,
+        [
+            "directie",
+            "afdeling",
+            "unit",
+            "organizational unit",
+            "dienst",
+            "avg verantwoordelijke dienst",
+            "naam afdeling",
+            "organisatie"
+        ],
+        false,
         Text,
         22.0,
         "DG Digitale Zaken",
@@ -268,8 +386,13 @@ pub const COLUMNS: &[Column] = &[
         Controller,
         "Verwerkingsverantwoordelijke",
         "Controller",
-        ["verantwoordelijke", "data controller"],
-        true,
+        [
+            "verantwoordelijke",
+            "data controller",
+            "verwerkingsverantwoordelijken",
+            "verantwoordelijken"
+        ],
+        false,
         Text,
         26.0,
         "Minister van Voorbeeldzaken",
@@ -282,9 +405,14 @@ pub const COLUMNS: &[Column] = &[
         [
             "doel van de verwerking",
             "doeleinden",
-            "purpose of processing"
+            "purpose of processing",
+            "avg doelen",
+            "doelen",
+            "doeleinde",
+            "verwerkingsdoeleinden",
+            "verwerkingsdoel"
         ],
-        true,
+        false,
         Text,
         34.0,
         "Beoordelen en uitbetalen van subsidies",
@@ -294,8 +422,15 @@ pub const COLUMNS: &[Column] = &[
         LegalBasis,
         "Grondslag",
         "Legal basis",
-        ["rechtsgrond", "grondslag art 6", "lawful basis"],
-        true,
+        [
+            "rechtmatige grondslag",
+            "rechtsgrond",
+            "avg rechtsgrond",
+            "grondslag art 6",
+            "lawful basis",
+            "grondslagen"
+        ],
+        false,
         Choice,
         26.0,
         "wettelijke verplichting",
@@ -306,7 +441,7 @@ pub const COLUMNS: &[Column] = &[
         "Persoonsgegevens",
         "Personal data",
         ["verwerkt persoonsgegevens", "pg"],
-        true,
+        false,
         YesNo,
         14.0,
         "ja",
@@ -370,7 +505,7 @@ pub const COLUMNS: &[Column] = &[
         "Rubricering",
         "Classification",
         ["classificatie", "vertrouwelijkheid", "classification level"],
-        true,
+        false,
         Choice,
         24.0,
         "departementaal vertrouwelijk",
@@ -381,7 +516,7 @@ pub const COLUMNS: &[Column] = &[
         "Materieel cloudgebruik",
         "Material use",
         ["materieel", "material cloud use", "materieel gebruik"],
-        true,
+        false,
         YesNo,
         14.0,
         "ja",
@@ -506,7 +641,13 @@ pub const COLUMNS: &[Column] = &[
         FormalDpia,
         "Formele DPIA",
         "Formal DPIA",
-        ["dpia", "dpia uitgevoerd"],
+        [
+            "dpia",
+            "dpia uitgevoerd",
+            "geb dpia uitgevoerd",
+            "geb uitgevoerd",
+            "gegevensbeschermingseffectbeoordeling uitgevoerd"
+        ],
         false,
         Choice,
         12.0,
@@ -528,7 +669,12 @@ pub const COLUMNS: &[Column] = &[
         HighRisk,
         "Hoog risico",
         "High risk",
-        ["hoog privacyrisico", "high privacy risk"],
+        [
+            "hoog privacyrisico",
+            "high privacy risk",
+            "hoog risico voor rechten en vrijheden",
+            "hoog risico rechten en vrijheden"
+        ],
         false,
         YesNo,
         12.0,
@@ -646,12 +792,91 @@ pub const COLUMNS: &[Column] = &[
         Status,
         "Status",
         "Status",
-        ["fase", "lifecycle"],
+        ["fase", "lifecycle", "levensfase", "status verwerking"],
         false,
         Choice,
         12.0,
         "in gebruik",
         "gepland, in gebruik of beëindigd. / planned, in use, ended."
+    ),
+    col!(
+        LegalBasisNote,
+        "Toelichting grondslag",
+        "Legal basis note",
+        [
+            "specifieke wet",
+            "wettelijke grondslag",
+            "wet",
+            "toelichting rechtsgrond"
+        ],
+        false,
+        Text,
+        30.0,
+        "Kaderwet subsidies I&W, art. 4",
+        "De specifieke wet of toelichting bij de grondslag. / The specific law or note on the basis."
+    ),
+    col!(
+        DataSubjects,
+        "Categorieën betrokkenen",
+        "Data subjects",
+        [
+            "betrokkenen",
+            "categorie betrokkenen",
+            "categories of data subjects",
+            "avg betrokkenen"
+        ],
+        false,
+        TextList,
+        26.0,
+        "aanvragers; medewerkers",
+        "Categorieën betrokkenen (art. 30 lid 1 c), gescheiden door ;. / Categories of data subjects."
+    ),
+    col!(
+        DataCategories,
+        "Categorieën persoonsgegevens",
+        "Data categories",
+        [
+            "soorten persoonsgegevens",
+            "categorie persoonsgegevens",
+            "categories of personal data",
+            "gegevens"
+        ],
+        false,
+        TextList,
+        30.0,
+        "NAW-gegevens; bankrekeningnummer",
+        "Categorieën persoonsgegevens (art. 30 lid 1 c), gescheiden door ;. / Categories of personal data."
+    ),
+    col!(
+        Retention,
+        "Bewaartermijn",
+        "Retention",
+        [
+            "bewaartermijnen",
+            "retention period",
+            "bewaartermijn gegevens"
+        ],
+        false,
+        Text,
+        20.0,
+        "7 jaar na afhandeling",
+        "Bewaartermijn(en) (art. 30 lid 1 f). / Retention period(s)."
+    ),
+    col!(
+        Recipients,
+        "Ontvangers",
+        "Recipients",
+        [
+            "categorieen ontvangers",
+            "categorie ontvangers",
+            "recipients",
+            "avg ontvangers"
+        ],
+        false,
+        TextList,
+        24.0,
+        "Belastingdienst",
+        "(Categorieën) ontvangers (art. 30 lid 1 d), gescheiden door ;. / (Categories of) recipients."
     ),
     col!(
         ScopeMappings,
@@ -677,6 +902,28 @@ pub fn column(field: Field) -> &'static Column {
 /// The column a header names, if any.
 pub fn match_header(h: &str) -> Option<&'static Column> {
     COLUMNS.iter().find(|c| c.matches(h))
+}
+
+/// The column a header names and how well: 0 for the Dutch header, 1 for the English
+/// alias, 2 + i for the i-th other name. When two headers of a file name the same column,
+/// the better rank wins (`Nummer` over `Id`, `Rechtmatige grondslag` over `Grondslag`).
+pub fn match_header_ranked(h: &str) -> Option<(&'static Column, usize)> {
+    let key = fold(h);
+    if key.is_empty() {
+        return None;
+    }
+    COLUMNS.iter().find_map(|c| {
+        if folds_to(c.header, &key) {
+            Some((c, 0))
+        } else if folds_to(c.alias, &key) {
+            Some((c, 1))
+        } else {
+            c.other_names
+                .iter()
+                .position(|n| folds_to(n, &key))
+                .map(|i| (c, 2 + i))
+        }
+    })
 }
 
 #[cfg(test)]
@@ -730,7 +977,7 @@ mod tests {
         fields.sort();
         fields.dedup();
         assert_eq!(fields.len(), n);
-        assert_eq!(n, 36);
+        assert_eq!(n, 41);
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! the one way in: it reads, validates and returns the register with its warnings, or
 //! every problem at once. The format is documented in `docs/register.md`.
 
+pub mod annex;
+pub mod avgr;
 pub mod columns;
 pub mod model;
 pub mod problem;
@@ -22,6 +24,7 @@ use std::path::Path;
 pub use model::*;
 pub use problem::{ColumnRef, Problem, RegisterError, Severity};
 pub use scope::ScopeMapping;
+pub use validate::{ColumnMapping, Options};
 
 /// A register that loaded, with the warnings found on the way (gaps the rules report).
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub enum Format {
     Csv,
     /// A spreadsheet (XLSX, also XLSM/XLSB/XLS/ODS).
     Spreadsheet,
+    /// An AVG Register Rijksoverheid export: the ZIP, or one of its JSON files.
+    AvgRegisterExport,
 }
 
 impl Format {
@@ -48,8 +53,59 @@ impl Format {
         match ext.as_str() {
             "csv" | "txt" => Some(Format::Csv),
             "xlsx" | "xlsm" | "xlsb" | "xls" | "ods" => Some(Format::Spreadsheet),
+            "zip" | "json" => Some(Format::AvgRegisterExport),
             _ => None,
         }
+    }
+}
+
+/// Everything that says how to read a ministry's register (from the configuration).
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    /// Sheet of the register workbook (default the first).
+    pub sheet: Option<String>,
+    /// The register's own column names (`[register_columns]`).
+    pub columns: ColumnMapping,
+    /// The cloud annex (`register_annex`), joined on the activity number.
+    pub annex: Option<std::path::PathBuf>,
+    /// Sheet of the annex workbook.
+    pub annex_sheet: Option<String>,
+}
+
+/// Reads the register at `path` and, when `source.annex` names one, the cloud annex,
+/// joined on the activity number. Fails with every problem of both files at once.
+pub fn load_source(path: &Path, source: &Source) -> Result<Loaded, RegisterError> {
+    let opts = Options {
+        columns: source.columns.clone(),
+        annex: false,
+    };
+    let mut loaded = load_with(path, source.sheet.as_deref(), &opts)?;
+    let Some(annex_path) = &source.annex else {
+        return Ok(loaded);
+    };
+    let annex_opts = Options {
+        columns: source.columns.clone(),
+        annex: true,
+    };
+    let file = annex_path.display().to_string();
+    let annex = read_outcome(annex_path, source.annex_sheet.as_deref(), &annex_opts)?;
+    let mut errors = annex.errors.clone();
+    let mut warnings = loaded.warnings.clone();
+    warnings.extend(annex.warnings.clone());
+    if errors.is_empty() {
+        let (e, w) = annex::apply(&mut loaded.register, &annex, &file);
+        errors.extend(e);
+        warnings.extend(w);
+    }
+    if errors.is_empty() {
+        loaded.warnings = warnings;
+        Ok(loaded)
+    } else {
+        Err(RegisterError {
+            file,
+            problems: errors,
+            warnings,
+        })
     }
 }
 
@@ -57,6 +113,41 @@ impl Format {
 /// default the first). Fails with every problem found, each naming file, sheet, row and
 /// column.
 pub fn load(path: &Path, sheet: Option<&str>) -> Result<Loaded, RegisterError> {
+    load_with(path, sheet, &Options::default())
+}
+
+/// [`load`] with options.
+pub fn load_with(
+    path: &Path,
+    sheet: Option<&str>,
+    opts: &Options,
+) -> Result<Loaded, RegisterError> {
+    let file = path.display().to_string();
+    into_loaded(&file, read_outcome(path, sheet, opts)?)
+}
+
+fn into_loaded(file: &str, out: validate::Outcome) -> Result<Loaded, RegisterError> {
+    if out.errors.is_empty() {
+        Ok(Loaded {
+            register: out.register,
+            warnings: out.warnings,
+        })
+    } else {
+        Err(RegisterError {
+            file: file.to_string(),
+            problems: out.errors,
+            warnings: out.warnings,
+        })
+    }
+}
+
+/// Reads and validates one file into an outcome (errors are in it, not returned), or
+/// fails when the file cannot be read at all.
+fn read_outcome(
+    path: &Path,
+    sheet: Option<&str>,
+    opts: &Options,
+) -> Result<validate::Outcome, RegisterError> {
     let file = path.display().to_string();
     let fail = |message: String| RegisterError {
         file: file.clone(),
@@ -73,11 +164,13 @@ pub fn load(path: &Path, sheet: Option<&str>) -> Result<Loaded, RegisterError> {
     };
     let Some(format) = Format::of(path) else {
         return Err(fail(
-            "unknown file type: a register is a .csv or .xlsx file".to_string(),
+            "unknown file type: a register is a .csv or .xlsx file, or an AVG Register \
+             Rijksoverheid export (.zip or .json)"
+                .to_string(),
         ));
     };
     let bytes = std::fs::read(path).map_err(|e| fail(format!("cannot read the file: {e}")))?;
-    load_bytes(&file, bytes, format, sheet)
+    outcome_of_bytes(&file, bytes, format, sheet, opts)
 }
 
 /// [`load`] on bytes already read; `file` is the name used in messages.
@@ -87,7 +180,42 @@ pub fn load_bytes(
     format: Format,
     sheet: Option<&str>,
 ) -> Result<Loaded, RegisterError> {
+    into_loaded(
+        file,
+        outcome_of_bytes(file, bytes, format, sheet, &Options::default())?,
+    )
+}
+
+fn outcome_of_bytes(
+    file: &str,
+    bytes: Vec<u8>,
+    format: Format,
+    sheet: Option<&str>,
+    opts: &Options,
+) -> Result<validate::Outcome, RegisterError> {
+    if format == Format::AvgRegisterExport {
+        if opts.annex {
+            return Err(RegisterError {
+                file: file.to_string(),
+                problems: vec![Problem {
+                    severity: Severity::Error,
+                    file: file.to_string(),
+                    sheet: None,
+                    row: None,
+                    column: None,
+                    value: None,
+                    message:
+                        "the cloud annex is a spreadsheet or CSV (`cloudcensus register annex` \
+                              writes one), not a register export"
+                            .into(),
+                }],
+                warnings: Vec::new(),
+            });
+        }
+        return Ok(avgr::read(file, &bytes));
+    }
     let grid = match format {
+        Format::AvgRegisterExport => unreachable!("handled above"),
         Format::Csv if sheet.is_some() => {
             Err("--sheet applies to spreadsheets only; a CSV file has one table".to_string())
         }
@@ -107,7 +235,7 @@ pub fn load_bytes(
         }],
         warnings: Vec::new(),
     })?;
-    let out = validate::validate(&grid, file);
+    let out = validate::validate_with(&grid, file, opts);
     tracing::debug!(
         file,
         activities = out.register.activities.len(),
@@ -115,16 +243,5 @@ pub fn load_bytes(
         warnings = out.warnings.len(),
         "register read"
     );
-    if out.errors.is_empty() {
-        Ok(Loaded {
-            register: out.register,
-            warnings: out.warnings,
-        })
-    } else {
-        Err(RegisterError {
-            file: file.to_string(),
-            problems: out.errors,
-            warnings: out.warnings,
-        })
-    }
+    Ok(out)
 }

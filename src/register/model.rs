@@ -61,8 +61,12 @@ pub struct Activity {
     pub controller: String,
     /// Doel.
     pub purpose: String,
-    /// Grondslag (art. 6 AVG).
-    pub legal_basis: Option<LegalBasis>,
+    /// Grondslagen (art. 6 AVG): every basis the register names (one per purpose in the
+    /// AVG Register Rijksoverheid); empty = not filled in.
+    pub legal_bases: Vec<LegalBasis>,
+    /// What the register writes after the basis (`"<basis>: <toelichting>"`), or a basis
+    /// text that is none of the six (a law, a Wpg article).
+    pub legal_basis_note: String,
     /// Persoonsgegevens ja/nee.
     pub personal_data: bool,
     /// Bijzondere persoonsgegevens: which art. 9 categories (empty = none).
@@ -119,6 +123,18 @@ pub struct Activity {
     pub decision_date: Option<NaiveDate>,
     /// Planned / in use / ended.
     pub status: Option<ActivityStatus>,
+    /// Categorieën betrokkenen (art. 30(1)(c)), as written.
+    pub data_subjects: Vec<String>,
+    /// Categorieën persoonsgegevens (art. 30(1)(c)), as written.
+    pub data_categories: Vec<String>,
+    /// Bewaartermijn(en) (art. 30(1)(f)), as written.
+    pub retention: String,
+    /// Ontvangers (art. 30(1)(d)), as written.
+    pub recipients: Vec<String>,
+    /// Facts the register (and annex) left unfilled — a blank cell, a missing column,
+    /// `unknown` — by [`Fact`]. A blank is never read as "none"; only `geen`, `-` or
+    /// `n.v.t.` are. Where a rule needs such a fact it names it.
+    pub unfilled: Vec<Fact>,
     /// Scopes whose resources all belong to this activity: `aws:123456789012`,
     /// `azure:<subscription-id>`, `azure:<subscription-id>/<resource-group>`,
     /// `gcp:<project-id>`.
@@ -164,6 +180,19 @@ impl Activity {
         }
     }
 
+    /// Whether `fact` was left unfilled.
+    pub fn is_unfilled(&self, fact: Fact) -> bool {
+        self.unfilled.contains(&fact)
+    }
+
+    /// Records that `fact` was left unfilled (once).
+    pub fn mark_unfilled(&mut self, fact: Fact) {
+        if !self.unfilled.contains(&fact) {
+            self.unfilled.push(fact);
+            self.unfilled.sort();
+        }
+    }
+
     /// The id normalised for tag matching.
     pub fn tag_value(&self) -> String {
         normalise_id(&self.id)
@@ -192,6 +221,47 @@ macro_rules! labelled_enum {
             }
         }
     };
+}
+
+labelled_enum!(
+    /// A fact a rule needs that the register or the annex may leave unfilled.
+    Fact {
+        /// Rubricering.
+        Classification => "rubricering",
+        /// Materieel cloudgebruik.
+        Material => "materieel cloudgebruik",
+        /// Persoonsgegevens ja/nee.
+        PersonalData => "persoonsgegevens",
+        /// Grondslag.
+        LegalBasis => "grondslag",
+        /// Dienstverlener.
+        Providers => "dienstverlener",
+        /// Onderaannemers.
+        SubProcessors => "subverwerkers",
+        /// Type dienstverlening.
+        ServiceModel => "type dienstverlening",
+        /// Type cloud.
+        CloudType => "type cloud",
+        /// Regio/locatie.
+        DeclaredLocations => "regio/locatie",
+    }
+);
+
+impl Fact {
+    /// The English name.
+    pub fn label_en(self) -> &'static str {
+        match self {
+            Fact::Classification => "classification",
+            Fact::Material => "material cloud use",
+            Fact::PersonalData => "personal data",
+            Fact::LegalBasis => "legal basis",
+            Fact::Providers => "provider",
+            Fact::SubProcessors => "sub-processors",
+            Fact::ServiceModel => "service model",
+            Fact::CloudType => "cloud type",
+            Fact::DeclaredLocations => "region/location",
+        }
+    }
 }
 
 labelled_enum!(

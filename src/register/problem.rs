@@ -67,11 +67,19 @@ impl fmt::Display for Problem {
             write!(f, ", sheet '{sheet}'")?;
         }
         if let Some(row) = self.row {
-            write!(f, ", row {row}")?;
+            // A JSON export has records, not rows.
+            if self.file.to_ascii_lowercase().ends_with(".json") {
+                write!(f, ", record {row}")?;
+            } else {
+                write!(f, ", row {row}")?;
+            }
         }
         if let Some(col) = &self.column {
             match &col.letter {
                 Some(letter) => write!(f, ", column {letter} '{}'", col.header)?,
+                None if self.file.to_ascii_lowercase().ends_with(".json") => {
+                    write!(f, ", key '{}'", col.header)?
+                }
                 None => write!(f, ", column '{}'", col.header)?,
             }
         }

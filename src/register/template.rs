@@ -86,6 +86,32 @@ fn excel_date(d: NaiveDate) -> Result<ExcelDateTime, XlsxError> {
 /// A register workbook: the template layout, with `rows` (cells in [`COLUMNS`] order)
 /// below the header. Dates are written as real Excel dates.
 pub fn workbook(rows: &[Vec<Cell>]) -> Result<Workbook, XlsxError> {
+    let columns: Vec<&Column> = COLUMNS.iter().collect();
+    workbook_of(&columns, SHEET_NAME, rows)
+}
+
+/// The annex sheet's name.
+pub const ANNEX_SHEET_NAME: &str = "Cloudbijlage";
+
+/// The cloud annex (`register annex`): the id and name of every activity of `register`,
+/// and an empty, drop-down-guarded column for each cloud fact the policy asks for.
+pub fn annex_workbook(register: &super::Register) -> Result<Workbook, XlsxError> {
+    use super::columns::{ANNEX_FIELDS, Field, column};
+    let mut columns: Vec<&Column> = vec![column(Field::Id), column(Field::Name)];
+    columns.extend(ANNEX_FIELDS.iter().map(|f| column(*f)));
+    let rows: Vec<Vec<Cell>> = register
+        .activities
+        .iter()
+        .map(|a| vec![Cell::Text(a.id.clone()), Cell::Text(a.name.clone())])
+        .collect();
+    workbook_of(&columns, ANNEX_SHEET_NAME, &rows)
+}
+
+fn workbook_of(
+    columns: &[&Column],
+    sheet: &str,
+    rows: &[Vec<Cell>],
+) -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     // A fixed creation time keeps regenerated files byte-stable.
     let created = ExcelDateTime::from_ymd(2026, 1, 1)?;
@@ -103,8 +129,8 @@ pub fn workbook(rows: &[Vec<Cell>]) -> Result<Workbook, XlsxError> {
     let date_fmt = Format::new().set_num_format(DATE_FORMAT);
     let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
     let ws = wb.add_worksheet();
-    ws.set_name(SHEET_NAME)?;
-    for (i, c) in COLUMNS.iter().enumerate() {
+    ws.set_name(sheet)?;
+    for (i, c) in columns.iter().enumerate() {
         let col = i as u16;
         ws.set_column_width(col, c.width)?;
         if c.kind == Kind::Date {
@@ -126,7 +152,7 @@ pub fn workbook(rows: &[Vec<Cell>]) -> Result<Workbook, XlsxError> {
     }
     ws.set_row_height(0, 45)?;
     ws.set_freeze_panes(1, 1)?;
-    ws.autofilter(0, 0, TEMPLATE_ROWS, (COLUMNS.len() - 1) as u16)?;
+    ws.autofilter(0, 0, TEMPLATE_ROWS, (columns.len() - 1) as u16)?;
     for (r, row) in rows.iter().enumerate() {
         let r = r as u32 + 1;
         for (c, cell) in row.iter().enumerate() {

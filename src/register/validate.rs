@@ -10,14 +10,16 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 
-use super::columns::{COLUMNS, Field, column, match_header};
-use super::model::{Activity, Register, SpecialCategory, YesNoNa, normalise_id};
+use super::columns::{COLUMNS, Field, column, fold, match_header_ranked};
+use super::model::{
+    Activity, ActivityStatus, Fact, LegalBasis, Register, SpecialCategory, YesNoNa, normalise_id,
+};
 use super::problem::{ColumnRef, Problem, Severity, column_letter};
 use super::read::{Cell, Grid, Row};
 use super::scope::ScopeMapping;
 use super::values::{
-    CellValue, is_none_marker, parse_basisregistratie, parse_date, parse_yes_no, split_code_list,
-    split_text_list,
+    CellValue, is_none_marker, is_unknown_marker, is_workflow_state, parse_basisregistratie,
+    parse_date, parse_legal_bases, parse_yes_no, split_code_list, split_text_list,
 };
 
 /// The longest id that still fits a Google Cloud label value.
@@ -33,6 +35,22 @@ pub struct Outcome {
     pub errors: Vec<Problem>,
     /// Warnings: loading succeeds.
     pub warnings: Vec<Problem>,
+    /// The fields the file has a column for (the annex fills only these).
+    pub fields: Vec<Field>,
+}
+
+/// A register's own column names for fields (`[register_columns]` in the configuration):
+/// header as written → field. They win over the built-in names.
+pub type ColumnMapping = BTreeMap<String, Field>;
+
+/// How to read a grid.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// The register's own column names.
+    pub columns: ColumnMapping,
+    /// The grid is a cloud annex: only the id is required, and the register's own facts
+    /// (personal data, bases) are not expected in it.
+    pub annex: bool,
 }
 
 struct Sink<'a> {
@@ -72,6 +90,11 @@ type Layout = BTreeMap<Field, (usize, String)>;
 
 /// Validates `grid` read from `file`.
 pub fn validate(grid: &Grid, file: &str) -> Outcome {
+    validate_with(grid, file, &Options::default())
+}
+
+/// [`validate`] with options (own column names, annex mode).
+pub fn validate_with(grid: &Grid, file: &str, opts: &Options) -> Outcome {
     let mut sink = Sink {
         file,
         sheet: grid.sheet.as_deref(),
@@ -94,7 +117,40 @@ pub fn validate(grid: &Grid, file: &str) -> Outcome {
         return finish(register, sink);
     };
     let header = &grid.rows[header_at];
-    let layout = read_header(header, &mut sink);
+    let layout = read_header(header, opts, &mut sink);
+    let workflow_status = status_is_workflow(grid, header_at, &layout);
+    if workflow_status {
+        sink.push(
+            Severity::Warning,
+            Some(header.number),
+            Some(colref_of(&layout, Field::Status)),
+            None,
+            "this Status column holds a workflow state (Vastgesteld, InBewerking, ...), not the \
+             lifecycle (gepland / in gebruik / beëindigd): it is not read as the lifecycle; \
+             records in state Vervallen are skipped",
+        );
+    }
+    let categories_in_pd = personal_data_holds_categories(grid, header_at, &layout);
+    if categories_in_pd {
+        sink.push(
+            Severity::Warning,
+            Some(header.number),
+            Some(colref_of(&layout, Field::PersonalData)),
+            None,
+            "this Persoonsgegevens column names categories of data, not ja/nee: it is read as \
+             the categories, and every activity with categories processes personal data",
+        );
+    }
+    if !opts.annex && !layout.contains_key(&Field::PersonalData) {
+        sink.push(
+            Severity::Warning,
+            Some(header.number),
+            None,
+            None,
+            "no personal-data column: this is read as an art. 30 register, so every activity \
+             processes personal data (add 'Persoonsgegevens' with ja/nee to say otherwise)",
+        );
+    }
 
     let data = &grid.rows[header_at + 1..];
     let last = data.iter().rposition(|r| !r.is_blank());
@@ -118,9 +174,22 @@ pub fn validate(grid: &Grid, file: &str) -> Outcome {
             row,
             layout: &layout,
             sink: &mut sink,
+            workflow_status,
+            categories_in_pd,
         };
+        if workflow_status && fold(&rc.text(Field::Status)) == "vervallen" {
+            let id = rc.text(Field::Id);
+            rc.problem(
+                Severity::Warning,
+                Field::Status,
+                Some("Vervallen".into()),
+                format!("activity {id} is Vervallen (withdrawn) and is skipped"),
+            );
+            continue;
+        }
         register.activities.push(rc.activity());
     }
+    unfilled_warnings(&register, &layout, opts.annex, &mut sink);
     if register.activities.is_empty() && sink.errors.is_empty() {
         sink.push(
             Severity::Warning,
@@ -131,7 +200,115 @@ pub fn validate(grid: &Grid, file: &str) -> Outcome {
         );
     }
     cross_checks(&register, &layout, &mut sink);
-    finish(register, sink)
+    let mut out = finish(register, sink);
+    out.fields = layout.keys().copied().collect();
+    out
+}
+
+fn colref_of(layout: &Layout, field: Field) -> ColumnRef {
+    match layout.get(&field) {
+        Some((i, h)) => ColumnRef {
+            header: h.clone(),
+            letter: Some(column_letter(*i)),
+        },
+        None => ColumnRef {
+            header: column(field).header.to_string(),
+            letter: None,
+        },
+    }
+}
+
+/// The non-blank cells of one column below the header.
+fn column_values(grid: &Grid, header_at: usize, layout: &Layout, field: Field) -> Vec<String> {
+    let Some((i, _)) = layout.get(&field) else {
+        return Vec::new();
+    };
+    grid.rows[header_at + 1..]
+        .iter()
+        .map(|r| r.cell(*i).text())
+        .filter(|t| !t.trim().is_empty())
+        .collect()
+}
+
+/// Whether the `Status` column holds workflow states rather than the lifecycle.
+fn status_is_workflow(grid: &Grid, header_at: usize, layout: &Layout) -> bool {
+    let v = column_values(grid, header_at, layout, Field::Status);
+    !v.is_empty() && v.iter().all(|t| is_workflow_state(t))
+}
+
+/// Whether the personal-data column holds categories of data rather than ja/nee.
+fn personal_data_holds_categories(grid: &Grid, header_at: usize, layout: &Layout) -> bool {
+    let v = column_values(grid, header_at, layout, Field::PersonalData);
+    let not_yes_no = v
+        .iter()
+        .filter(|t| parse_yes_no(t).is_err() && !is_unknown_marker(t) && !is_none_marker(t))
+        .count();
+    not_yes_no > 0 && not_yes_no * 2 >= v.len()
+}
+
+/// One warning per column (not per row) for the facts left unfilled.
+fn unfilled_warnings(register: &Register, layout: &Layout, annex: bool, sink: &mut Sink<'_>) {
+    let facts: &[(Fact, Field, &str)] = &[
+        (
+            Fact::Classification,
+            Field::Classification,
+            "they count as unknown classification and the rules report it (CB-FACTS)",
+        ),
+        (
+            Fact::Material,
+            Field::Material,
+            "they count as material cloud use and the rules report it (CB-FACTS)",
+        ),
+        (
+            Fact::PersonalData,
+            Field::PersonalData,
+            "they count as processing personal data",
+        ),
+        (
+            Fact::LegalBasis,
+            Field::LegalBasis,
+            "no lawful basis (art. 6 AVG) is recorded for them",
+        ),
+    ];
+    for (fact, field, then) in facts {
+        if annex && !matches!(fact, Fact::Classification | Fact::Material) {
+            continue;
+        }
+        let rows: Vec<usize> = register
+            .activities
+            .iter()
+            .filter(|a| a.is_unfilled(*fact))
+            .filter(|a| *fact != Fact::LegalBasis || a.personal_data)
+            .map(|a| a.row)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        // A missing personal-data column was said once already.
+        if *fact == Fact::PersonalData && !layout.contains_key(field) {
+            continue;
+        }
+        let shown: Vec<String> = rows.iter().take(10).map(|r| r.to_string()).collect();
+        let more = if rows.len() > 10 { ", ..." } else { "" };
+        let what = if layout.contains_key(field) {
+            "not filled in"
+        } else {
+            "no column"
+        };
+        sink.push(
+            Severity::Warning,
+            None,
+            Some(colref_of(layout, *field)),
+            None,
+            format!(
+                "{} ({what}) for {} activit{} (rows {}{more}); {then}; fill it in here or in the cloud annex",
+                column(*field).header,
+                rows.len(),
+                if rows.len() == 1 { "y" } else { "ies" },
+                shown.join(", ")
+            ),
+        );
+    }
 }
 
 fn finish(register: Register, mut sink: Sink<'_>) -> Outcome {
@@ -150,6 +327,7 @@ fn finish(register: Register, mut sink: Sink<'_>) -> Outcome {
         register,
         errors: sink.errors,
         warnings: sink.warnings,
+        fields: Vec::new(),
     }
 }
 
@@ -177,9 +355,13 @@ fn find_header(grid: &Grid) -> Option<usize> {
         .or_else(|| candidates.first().copied())
 }
 
-fn read_header(header: &Row, sink: &mut Sink<'_>) -> Layout {
+fn read_header(header: &Row, opts: &Options, sink: &mut Sink<'_>) -> Layout {
+    let mapping = &opts.columns;
     let mut layout = Layout::new();
+    let mut ranks: BTreeMap<Field, usize> = BTreeMap::new();
     let mut unknown = Vec::new();
+    let mapped: BTreeMap<String, Field> = mapping.iter().map(|(h, f)| (fold(h), *f)).collect();
+    let mut mapped_seen: Vec<String> = Vec::new();
     for (i, cell) in header.cells.iter().enumerate() {
         let text = cell.text();
         if text.is_empty() {
@@ -189,25 +371,93 @@ fn read_header(header: &Row, sink: &mut Sink<'_>) -> Layout {
             header: text.clone(),
             letter: Some(column_letter(i)),
         };
-        match match_header(&text) {
-            Some(col) => {
-                if let Some((prev, _)) = layout.get(&col.field) {
+        let found = match mapped.get(&fold(&text)) {
+            Some(f) => {
+                mapped_seen.push(fold(&text));
+                Some((*f, 0usize))
+            }
+            None => match_header_ranked(&text).map(|(c, r)| {
+                // A plain `Grondslag` beside `Rechtmatige grondslag` is the specific law.
+                let r = if c.field == Field::LegalBasis && r == 0 {
+                    100
+                } else {
+                    r
+                };
+                (c.field, r + 1)
+            }),
+        };
+        let Some((field, rank)) = found else {
+            unknown.push(format!("{} '{}'", column_letter(i), text));
+            continue;
+        };
+        match layout.get(&field).cloned() {
+            None => {
+                layout.insert(field, (i, text));
+                ranks.insert(field, rank);
+            }
+            // Two columns both named by the format's own header or English alias (or the
+            // same custom name) are ambiguous; a looser name yields to a better one.
+            Some((prev, prev_text))
+                if ranks.get(&field) == Some(&rank) || (rank <= 2 && ranks[&field] <= 2) =>
+            {
+                sink.push(
+                    Severity::Error,
+                    Some(header.number),
+                    Some(here),
+                    None,
+                    format!(
+                        "column '{}' appears twice (also column {} '{prev_text}'); keep one",
+                        column(field).header,
+                        column_letter(prev)
+                    ),
+                );
+            }
+            Some((prev, prev_text)) => {
+                let (win, lose, lose_text) = if rank < ranks[&field] {
+                    ((i, text.clone()), prev, prev_text)
+                } else {
+                    ((prev, prev_text), i, text.clone())
+                };
+                if rank < ranks[&field] {
+                    ranks.insert(field, rank);
+                }
+                layout.insert(field, win.clone());
+                if field == Field::LegalBasis && !layout.contains_key(&Field::LegalBasisNote) {
+                    layout.insert(Field::LegalBasisNote, (lose, lose_text));
+                } else {
                     sink.push(
-                        Severity::Error,
+                        Severity::Warning,
                         Some(header.number),
-                        Some(here),
+                        Some(ColumnRef {
+                            header: lose_text.clone(),
+                            letter: Some(column_letter(lose)),
+                        }),
                         None,
                         format!(
-                            "column '{}' appears twice (also column {}); keep one",
-                            col.header,
-                            column_letter(*prev)
+                            "columns '{}' and '{lose_text}' both name '{}'; '{}' (column {}) is used, \
+                             '{lose_text}' is ignored (map it in [register_columns] to say otherwise)",
+                            win.1,
+                            column(field).header,
+                            win.1,
+                            column_letter(win.0)
                         ),
                     );
-                } else {
-                    layout.insert(col.field, (i, text));
                 }
             }
-            None => unknown.push(format!("{} '{}'", column_letter(i), text)),
+        }
+    }
+    for (h, f) in mapping {
+        if !mapped_seen.contains(&fold(h)) {
+            sink.push(
+                Severity::Warning,
+                Some(header.number),
+                None,
+                None,
+                format!(
+                    "[register_columns] maps '{h}' to {} but the header row has no such column",
+                    f.key()
+                ),
+            );
         }
     }
     if !unknown.is_empty() {
@@ -217,14 +467,16 @@ fn read_header(header: &Row, sink: &mut Sink<'_>) -> Layout {
             None,
             None,
             format!(
-                "columns not part of the register format are ignored: {}",
+                "columns not part of the register format are ignored: {} (map them in \
+                 [register_columns] if they hold one of its fields)",
                 unknown.join(", ")
             ),
         );
     }
     let mut optional_missing = Vec::new();
     for col in COLUMNS.iter().filter(|c| !layout.contains_key(&c.field)) {
-        if col.required {
+        let required = col.required && (!opts.annex || col.field == Field::Id);
+        if required {
             sink.push(
                 Severity::Error,
                 Some(header.number),
@@ -234,15 +486,18 @@ fn read_header(header: &Row, sink: &mut Sink<'_>) -> Layout {
                 }),
                 None,
                 format!(
-                    "required column '{}' (English: '{}') is missing; add it to the header row",
-                    col.header, col.alias
+                    "required column '{}' (English: '{}') is missing; add it to the header row \
+                     or name your column for it in [register_columns] (\"Your header\" = \"{}\")",
+                    col.header,
+                    col.alias,
+                    col.field.key()
                 ),
             );
         } else {
             optional_missing.push(col.header);
         }
     }
-    if !optional_missing.is_empty() {
+    if !optional_missing.is_empty() && !opts.annex {
         sink.push(
             Severity::Warning,
             Some(header.number),
@@ -261,6 +516,10 @@ struct RowCtx<'a, 'b> {
     row: &'a Row,
     layout: &'a Layout,
     sink: &'a mut Sink<'b>,
+    /// The Status column is a workflow state: not read as the lifecycle.
+    workflow_status: bool,
+    /// The personal-data column names categories of data.
+    categories_in_pd: bool,
 }
 
 impl RowCtx<'_, '_> {
@@ -346,6 +605,9 @@ impl RowCtx<'_, '_> {
             c if c.is_blank() => None,
             c => {
                 let t = c.text();
+                if is_unknown_marker(&t) {
+                    return None;
+                }
                 match parse_yes_no(&t) {
                     Ok(b) => Some(b),
                     Err(e) => {
@@ -355,18 +617,6 @@ impl RowCtx<'_, '_> {
                 }
             }
         }
-    }
-
-    fn required_yes_no(&mut self, field: Field) -> bool {
-        let v = self.yes_no(field);
-        if v.is_none() && self.layout.contains_key(&field) && self.cell(field).is_blank() {
-            self.error(
-                field,
-                "",
-                format!("'{}' is required: ja or nee", column(field).header),
-            );
-        }
-        v.unwrap_or(false)
     }
 
     fn choice<T: CellValue>(&mut self, field: Field) -> Option<T> {
@@ -419,14 +669,82 @@ impl RowCtx<'_, '_> {
         let unit = self.text(F::Unit);
         let controller = self.text(F::Controller);
         let purpose = self.text(F::Purpose);
-        let legal_basis = self.choice(F::LegalBasis);
-        let personal_data = self.required_yes_no(F::PersonalData);
+        let mut unfilled: Vec<Fact> = Vec::new();
+        let (legal_bases, mut legal_basis_note) = self.legal_bases();
+        if legal_bases.is_empty() {
+            unfilled.push(Fact::LegalBasis);
+        }
+        let note = self.optional_text(F::LegalBasisNote);
+        if !note.is_empty() {
+            legal_basis_note = if legal_basis_note.is_empty() {
+                note
+            } else {
+                format!("{note}; {legal_basis_note}")
+            };
+        }
+        let mut data_categories = self.text_list(F::DataCategories);
+        // Fail safe: an art. 30 register (no column), a blank or `unknown` cell all mean
+        // personal data.
+        let personal_data = if self.categories_in_pd {
+            let t = self.text(F::PersonalData);
+            match parse_yes_no(&t) {
+                Ok(b) => b,
+                Err(_) if is_none_marker(&t) => false,
+                Err(_) if t.trim().is_empty() || is_unknown_marker(&t) => {
+                    unfilled.push(Fact::PersonalData);
+                    true
+                }
+                Err(_) => {
+                    for c in split_text_list(&t) {
+                        if !data_categories.contains(&c) {
+                            data_categories.push(c);
+                        }
+                    }
+                    true
+                }
+            }
+        } else {
+            match self.yes_no(F::PersonalData) {
+                Some(b) => b,
+                None => {
+                    if !self.has_error_in(F::PersonalData) {
+                        unfilled.push(Fact::PersonalData);
+                    }
+                    true
+                }
+            }
+        };
         let special_categories = self.special_categories();
         let criminal_or_bsn = self.yes_no(F::CriminalOrBsn).unwrap_or(false);
         let basisregistraties = self.basisregistraties();
         let classification = self.choice(F::Classification);
-        let material = self.required_yes_no(F::Material);
+        if classification.is_none() && !self.has_error_in(F::Classification) {
+            unfilled.push(Fact::Classification);
+        }
+        // Fail safe: an unknown material-use fact counts as material.
+        let material = match self.yes_no(F::Material) {
+            Some(b) => b,
+            None => {
+                if !self.has_error_in(F::Material) {
+                    unfilled.push(Fact::Material);
+                }
+                true
+            }
+        };
         let material_reason = self.text(F::MaterialReason);
+        // A blank is "not filled in"; only `geen`, `-`, `n.v.t.` mean none.
+        for (field, fact) in [
+            (F::Providers, Fact::Providers),
+            (F::SubProcessors, Fact::SubProcessors),
+            (F::ServiceModel, Fact::ServiceModel),
+            (F::CloudType, Fact::CloudType),
+            (F::DeclaredLocations, Fact::DeclaredLocations),
+        ] {
+            let t = self.text(field);
+            if t.trim().is_empty() || is_unknown_marker(&t) {
+                unfilled.push(fact);
+            }
+        }
         let providers = self.text_list(F::Providers);
         let sub_processors = self.text_list(F::SubProcessors);
         let service_model = self.choice(F::ServiceModel);
@@ -446,8 +764,17 @@ impl RowCtx<'_, '_> {
         let woo_publication = self.woo();
         let decision_body = self.optional_text(F::DecisionBody);
         let decision_date = self.date(F::DecisionDate);
-        let status = self.choice(F::Status);
+        let status: Option<ActivityStatus> = if self.workflow_status {
+            None
+        } else {
+            self.choice(F::Status)
+        };
         let scope_mappings = self.scopes();
+        let data_subjects = self.text_list(F::DataSubjects);
+        let retention = self.optional_text(F::Retention);
+        let recipients = self.text_list(F::Recipients);
+        unfilled.sort();
+        unfilled.dedup();
 
         let a = Activity {
             id,
@@ -455,7 +782,8 @@ impl RowCtx<'_, '_> {
             unit,
             controller,
             purpose,
-            legal_basis,
+            legal_bases,
+            legal_basis_note,
             personal_data,
             special_categories,
             criminal_or_bsn,
@@ -484,6 +812,11 @@ impl RowCtx<'_, '_> {
             decision_body,
             decision_date,
             status,
+            data_subjects,
+            data_categories,
+            retention,
+            recipients,
+            unfilled,
             scope_mappings,
             row: self.row.number,
         };
@@ -606,6 +939,33 @@ impl RowCtx<'_, '_> {
         }
     }
 
+    /// Every lawful basis in the basis column (`;` or new lines between them, each
+    /// possibly `"<basis>: <toelichting>"`), and the notes.
+    fn legal_bases(&mut self) -> (Vec<LegalBasis>, String) {
+        let t = self.text(Field::LegalBasis);
+        if t.trim().is_empty() || is_unknown_marker(&t) {
+            return (Vec::new(), String::new());
+        }
+        let (bases, note, unknown) = parse_legal_bases(&t);
+        if !unknown.is_empty() {
+            self.problem(
+                Severity::Warning,
+                Field::LegalBasis,
+                Some(unknown.join("; ")),
+                format!(
+                    "not one of the six lawful bases of art. 6 AVG ({}); kept as a note, the \
+                     basis counts as not filled in",
+                    LegalBasis::ALL
+                        .iter()
+                        .map(|b| b.label())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        (bases, note)
+    }
+
     fn has_error_in(&self, field: Field) -> bool {
         let col = self.colref(field);
         self.sink
@@ -719,12 +1079,6 @@ impl RowCtx<'_, '_> {
                 "personal data = ja but no pre-scan DPIA date",
             );
         }
-        if a.personal_data && a.legal_basis.is_none() {
-            self.warn(
-                F::LegalBasis,
-                "personal data = ja but no legal basis (art. 6 AVG)",
-            );
-        }
         if a.high_risk && a.formal_dpia != Some(YesNoNa::Yes) {
             self.warn(F::FormalDpia, "high risk = ja but no formal DPIA recorded");
         }
@@ -741,9 +1095,6 @@ impl RowCtx<'_, '_> {
         }
         if !a.material && a.material_reason.is_empty() {
             self.warn(F::MaterialReason, "material use = nee but no reason given");
-        }
-        if a.classification.is_none() && self.layout.contains_key(&F::Classification) {
-            self.warn(F::Classification, "no classification (rubricering)");
         }
     }
 }
@@ -879,7 +1230,7 @@ mod tests {
         let head = format!("{HEAD};Activity id");
         let err = load(&[&head, "VA-1;Een;DG;M;Doel;e;nee;intern;ja;VA-1"]).unwrap_err();
         assert!(
-            err.to_string().contains("appears twice (also column A)"),
+            err.to_string().contains("appears twice (also column A"),
             "{err}"
         );
     }

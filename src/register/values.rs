@@ -61,13 +61,83 @@ pub fn parse_yes_no(s: &str) -> Result<bool, String> {
     }
 }
 
+/// Whether a cell says "not known": `unknown`, `onbekend`, `?`, `nog niet bekend`. Such a
+/// cell is *not filled in*, never "no".
+pub fn is_unknown_marker(s: &str) -> bool {
+    let t = s.trim();
+    t == "?"
+        || matches!(
+            fold(t).as_str(),
+            "unknown"
+                | "onbekend"
+                | "nogonbekend"
+                | "nietbekend"
+                | "nognietbekend"
+                | "tbd"
+                | "nntb"
+        )
+}
+
+/// Whether a value is a register system's workflow state (AVG Register Rijksoverheid,
+/// VWS register) rather than an activity's lifecycle.
+pub fn is_workflow_state(s: &str) -> bool {
+    matches!(
+        fold(s).as_str(),
+        "vastgesteld"
+            | "inbewerking"
+            | "terreview"
+            | "vaststellingaangevraagd"
+            | "vervallen"
+            | "concept"
+            | "ingediend"
+            | "goedgekeurd"
+            | "afgekeurd"
+            | "gepubliceerd"
+    )
+}
+
+/// The lawful bases in one cell: several separated by `;` or new lines, each the basis or
+/// `"<basis>: <toelichting>"`. Returns (bases, notes joined, parts that are no basis).
+pub fn parse_legal_bases(s: &str) -> (Vec<LegalBasis>, String, Vec<String>) {
+    let mut bases = Vec::new();
+    let mut notes = Vec::new();
+    let mut unknown = Vec::new();
+    for part in split_text_list(s) {
+        let (basis, note) = match LegalBasis::parse_cell(&part) {
+            Ok(b) => (Some(b), None),
+            Err(_) => match part.split_once(':') {
+                Some((b, n)) => match LegalBasis::parse_cell(b) {
+                    Ok(b) => (Some(b), Some(n.trim().to_string())),
+                    Err(_) => (None, Some(part.clone())),
+                },
+                None => (None, Some(part.clone())),
+            },
+        };
+        match basis {
+            Some(b) => {
+                if !bases.contains(&b) {
+                    bases.push(b);
+                }
+            }
+            None => unknown.push(part.clone()),
+        }
+        if let Some(n) = note.filter(|n| !n.is_empty())
+            && !notes.contains(&n)
+        {
+            notes.push(n);
+        }
+    }
+    (bases, notes.join("; "), unknown)
+}
+
 /// Parses a date: `jjjj-mm-dd` (ISO) or Dutch `dd-mm-jjjj` (also with `/` or `.`).
 pub fn parse_date(s: &str) -> Result<NaiveDate, String> {
     let t = s.trim();
     // An ISO date-time as some exports write it: keep the date part.
     let t = match t.split_once(['T', ' ']) {
         Some((d, rest))
-            if d.len() == 10
+            if (8..=10).contains(&d.len())
+                && rest.contains(':')
                 && rest
                     .chars()
                     .all(|c| c.is_ascii_digit() || c == ':' || c == '.' || c == 'Z') =>
@@ -164,12 +234,12 @@ macro_rules! spellings {
 }
 
 spellings!(LegalBasis, "legal basis (art. 6 AVG)", {
-    LegalBasis::Consent => ["consent", "a", "6a", "61a", "art61a", "toestemming betrokkene"],
-    LegalBasis::Contract => ["contract", "b", "6b", "61b", "art61b", "uitvoering overeenkomst"],
-    LegalBasis::LegalObligation => ["legal obligation", "c", "6c", "61c", "art61c", "wettelijke plicht"],
-    LegalBasis::VitalInterests => ["vital interests", "d", "6d", "61d", "art61d", "vitaal belang"],
-    LegalBasis::PublicTask => ["public task", "public interest", "algemeen belang", "openbaar gezag", "publieke taak", "publiekrechtelijke taak", "e", "6e", "61e", "art61e"],
-    LegalBasis::LegitimateInterests => ["legitimate interests", "legitimate interest", "gerechtvaardigd belang", "f", "6f", "61f", "art61f"],
+    LegalBasis::Consent => ["consent", "a", "6a", "61a", "art61a", "toestemming betrokkene", "toestemming van de betrokkene"],
+    LegalBasis::Contract => ["contract", "b", "6b", "61b", "art61b", "uitvoering overeenkomst", "uitvoering van een overeenkomst"],
+    LegalBasis::LegalObligation => ["legal obligation", "c", "6c", "61c", "art61c", "wettelijke plicht", "wettelijke verplichting verantwoordelijke"],
+    LegalBasis::VitalInterests => ["vital interests", "d", "6d", "61d", "art61d", "vitaal belang", "vitaal belang betrokkene", "vitale belangen betrokkene"],
+    LegalBasis::PublicTask => ["public task", "public interest", "algemeen belang", "openbaar gezag", "publieke taak", "publiekrechtelijke taak", "taak van algemeen belang", "taak van algemeen belang of openbaar gezag", "taak van algemeen belang openbaar gezag", "algemeen belang of openbaar gezag", "e", "6e", "61e", "art61e"],
+    LegalBasis::LegitimateInterests => ["legitimate interests", "legitimate interest", "gerechtvaardigd belang", "gerechtvaardigd belang verantwoordelijke", "gerechtvaardigd belang van de verwerkingsverantwoordelijke", "f", "6f", "61f", "art61f"],
 });
 
 spellings!(SpecialCategory, "special category (art. 9 AVG)", {

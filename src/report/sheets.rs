@@ -51,6 +51,11 @@ pub fn columns(key: &str) -> Option<&'static [&'static str]> {
             "exit",
             "audit",
             "resources",
+            "data_subjects",
+            "data_categories",
+            "retention",
+            "recipients",
+            "unfilled",
         ],
         "material-use" => &[
             "activity_id",
@@ -585,6 +590,23 @@ pub fn produce(
                     })),
                     Cell::opt_text(a.right_to_audit.map(|m| m.label())),
                     Cell::int(f.resources),
+                    Cell::text(a.data_subjects.join("; ")),
+                    Cell::text(a.data_categories.join("; ")),
+                    Cell::text(&a.retention),
+                    Cell::text(a.recipients.join("; ")),
+                    Cell::text(
+                        a.unfilled
+                            .iter()
+                            .map(|u| {
+                                if lang == Lang::Nl {
+                                    u.label()
+                                } else {
+                                    u.label_en()
+                                }
+                            })
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    ),
                 ])?;
             }
         }

@@ -17,8 +17,8 @@ use super::shared::{FastMap, Interner};
 use super::{Context, Countries, Finding, Lang, SharedStr};
 use crate::matching::Matcher;
 use crate::register::{
-    Activity, ActivityStatus, C2000Check, Classification, CloudType, RightToAudit, TransferBasis,
-    YesNoNa,
+    Activity, ActivityStatus, C2000Check, Classification, CloudType, Fact, RightToAudit,
+    TransferBasis, YesNoNa,
 };
 
 /// First and last observation of a resource across scans.
@@ -1296,6 +1296,40 @@ fn activity_rules(
         );
     }
 
+    // The facts the policy's first checks rest on: unknown is not "fine".
+    if in_cloud {
+        let facts: Vec<&str> = [Fact::Classification, Fact::Material]
+            .into_iter()
+            .filter(|f| a.is_unfilled(*f))
+            .map(|f| {
+                if lang == Lang::Nl {
+                    f.label()
+                } else {
+                    f.label_en()
+                }
+            })
+            .collect();
+        if !facts.is_empty() {
+            em.activity(
+                "CB-FACTS",
+                a,
+                sample,
+                None,
+                t!(
+                    lang,
+                    msg!(
+                        "Voor '{name}' is niet ingevuld: {}; de verwerking geldt als materieel met onbekende rubricering.",
+                        facts.join(", ")
+                    ),
+                    msg!(
+                        "For '{name}' not filled in: {}; the activity counts as material with unknown classification.",
+                        facts.join(", ")
+                    ),
+                ),
+            );
+        }
+    }
+
     if in_cloud {
         let mut missing: Vec<&str> = Vec::new();
         if a.providers.is_empty() {
@@ -1303,6 +1337,14 @@ fn activity_rules(
                 "dienstverlener"
             } else {
                 "provider"
+            });
+        }
+        // A blank sub-processors cell is "not filled in"; `geen` is an answer.
+        if a.is_unfilled(Fact::SubProcessors) {
+            missing.push(if lang == Lang::Nl {
+                "subverwerkers"
+            } else {
+                "sub-processors"
             });
         }
         if a.service_model.is_none() {

@@ -21,6 +21,7 @@ pub const KNOWN_CODES: &[&str] = &[
     "CB-EXIT",
     "CB-AUDIT",
     "CB-CHAR",
+    "CB-FACTS",
     "CB-C2000",
     "CB-WOO",
     "CB-PD-LOC",

@@ -100,6 +100,7 @@ struct Estate {
 pub struct ResourceExplorerMock {
     proxy: FaultProxy,
     estate: Arc<Mutex<Estate>>,
+    latency_ms: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for ResourceExplorerMock {
@@ -123,16 +124,27 @@ impl ResourceExplorerMock {
             ..Estate::default()
         }));
         let st = estate.clone();
+        let latency_ms = Arc::new(AtomicU32::new(0));
         proxy.inject(
             "resource-explorer-2",
             |r| r.method == "POST",
             Fault::Respond(Responder(
                 Arc::new(move |req| answer(&st, req)),
-                Arc::new(AtomicU32::new(0)),
+                latency_ms.clone(),
             )),
             Times::Always,
         );
-        Ok(ResourceExplorerMock { proxy, estate })
+        Ok(ResourceExplorerMock {
+            proxy,
+            estate,
+            latency_ms,
+        })
+    }
+
+    /// Delays every answer by `ms` milliseconds.
+    pub fn set_latency_ms(&self, ms: u32) {
+        self.latency_ms
+            .store(ms, std::sync::atomic::Ordering::Relaxed);
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Estate) -> T) -> T {
