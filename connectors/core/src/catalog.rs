@@ -1166,6 +1166,37 @@ impl Catalog {
             }
             _ => Vec::new(),
         };
+        self.place(entry, raw, location, candidates, date, opts)
+    }
+
+    /// One catalog entry placed in its own meaning (for listings such as `regions`, where
+    /// the plain row of a code several products use must still show its countries).
+    pub fn classify_entry(
+        &self,
+        entry: &LocationEntry,
+        date: NaiveDate,
+        opts: ClassifyOptions,
+    ) -> Placement {
+        self.place(
+            entry,
+            &entry.location,
+            entry.location.clone(),
+            Vec::new(),
+            date,
+            opts,
+        )
+    }
+
+    fn place(
+        &self,
+        entry: &LocationEntry,
+        raw: &str,
+        location: String,
+        candidates: Vec<String>,
+        date: NaiveDate,
+        opts: ClassifyOptions,
+    ) -> Placement {
+        let provider = entry.provider;
         let per_country: Vec<CountryClass> = entry
             .countries
             .iter()
