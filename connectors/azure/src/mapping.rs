@@ -240,7 +240,10 @@ mod tests {
                            "location": "westeurope", "resourceGroup": "rg-data"});
         let arm = json!({"id": id, "name": "db-1", "type": "Microsoft.Sql/servers/databases",
                          "location": "westeurope"});
-        let (g, a) = (resource(&c, "s", &graph).unwrap(), resource(&c, "s", &arm).unwrap());
+        let (g, a) = (
+            resource(&c, "s", &graph).unwrap(),
+            resource(&c, "s", &arm).unwrap(),
+        );
         assert_eq!(g.resource_type, "Microsoft.Sql/servers/databases");
         assert_eq!(g.resource_group.as_deref(), Some("RG-Data"));
         assert_eq!(g, a);
@@ -249,7 +252,10 @@ mod tests {
     #[test]
     fn a_type_the_id_does_not_spell_is_kept_as_given() {
         assert_eq!(
-            arm_type("/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/x", "microsoft.web/sites/slots"),
+            arm_type(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/x",
+                "microsoft.web/sites/slots"
+            ),
             "microsoft.web/sites/slots"
         );
         assert_eq!(arm_type("/subscriptions/s", "x/y"), "x/y");

@@ -544,7 +544,10 @@ impl Catalog {
         {
             let product = row.product.trim().to_ascii_lowercase();
             if product.is_empty() || product.contains('/') {
-                problems.push(&at, format!("product '{product}' must be a name without '/'"));
+                problems.push(
+                    &at,
+                    format!("product '{product}' must be a name without '/'"),
+                );
                 continue;
             }
             let location = LocationRow {
@@ -1003,13 +1006,16 @@ impl Catalog {
     /// whose meanings all span the same countries (`eur3`: Firestore and Spanner), the
     /// first of them — the countries, and so the class, are the same whichever it is.
     fn entry_for_agreeing(&self, provider: Provider, location: &str) -> Option<&LocationEntry> {
-        self.entry_for(provider, location).or_else(|| match provider {
-            Provider::Gcp if !location.contains('/') => {
-                let all = self.gcp_candidates(location);
-                (gcp_meanings_agree(&all)).then(|| all.first().copied()).flatten()
-            }
-            _ => None,
-        })
+        self.entry_for(provider, location)
+            .or_else(|| match provider {
+                Provider::Gcp if !location.contains('/') => {
+                    let all = self.gcp_candidates(location);
+                    (gcp_meanings_agree(&all))
+                        .then(|| all.first().copied())
+                        .flatten()
+                }
+                _ => None,
+            })
     }
 
     /// The differing meanings of a plain Google code, when it has more than one.

@@ -96,7 +96,6 @@ async fn mount_graph(server: &MockServer) {
         .expect(1)
         .mount(server)
         .await;
-
 }
 
 #[tokio::test]
@@ -188,7 +187,12 @@ async fn arm_and_resource_graph_modes_give_the_same_resources_for_the_same_estat
     };
     assert!(arm.resources.iter().any(|r| r.created_at.is_some()));
     assert_eq!(without_created(&graph), without_created(&arm));
-    assert!(graph.resources.iter().all(|r| r.resource_type.starts_with("Microsoft.")));
+    assert!(
+        graph
+            .resources
+            .iter()
+            .all(|r| r.resource_type.starts_with("Microsoft."))
+    );
 }
 
 async fn graph_answer(server: &MockServer, body: serde_json::Value) {
@@ -246,7 +250,9 @@ async fn truncated_resource_graph_result_is_error_coverage_naming_the_query() {
 async fn resource_graph_row_without_subscription_id_is_error_coverage_not_a_silent_drop() {
     let server = MockServer::start().await;
     mount_common(&server).await;
-    let vm_id = format!("/subscriptions/{SUB_A}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm-web-01");
+    let vm_id = format!(
+        "/subscriptions/{SUB_A}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm-web-01"
+    );
     let mut row = graph_row(
         json!({"id": vm_id, "name": "vm-web-01", "type": "Microsoft.Compute/virtualMachines",
                "location": "westeurope"}),
@@ -268,7 +274,11 @@ async fn resource_graph_row_without_subscription_id_is_error_coverage_not_a_sile
     let cov = graph_coverage(&s);
     let a = cov.iter().find(|(sub, _, _)| sub == SUB_A).unwrap();
     assert_eq!(a.1, "error");
-    assert!(a.2.contains("without subscriptionId") && a.2.contains(&vm_id), "{}", a.2);
+    assert!(
+        a.2.contains("without subscriptionId") && a.2.contains(&vm_id),
+        "{}",
+        a.2
+    );
     // The other subscriptions' answers are whole.
     assert!(
         cov.iter()

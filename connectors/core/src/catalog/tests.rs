@@ -513,7 +513,12 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 fn place_for(product: &str, raw: &str) -> Placement {
     let c = shared();
     let loc = c.normalise_for(Provider::Gcp, Some(product), raw);
-    c.classify(Provider::Gcp, &loc, d("2025-01-01"), ClassifyOptions::default())
+    c.classify(
+        Provider::Gcp,
+        &loc,
+        d("2025-01-01"),
+        ClassifyOptions::default(),
+    )
 }
 
 #[test]
@@ -531,7 +536,10 @@ fn spanner_multi_region_configs_are_placed_with_every_replica_and_witness_countr
         assert_eq!(sorted(p.countries.clone()), want, "{raw}");
         assert_eq!(p.kind, Some(LocationKind::MultiRegion), "{raw}");
     }
-    assert_eq!(place_for("spanner", "eur6").class, JurisdictionClass::Adequacy);
+    assert_eq!(
+        place_for("spanner", "eur6").class,
+        JurisdictionClass::Adequacy
+    );
     assert_eq!(place_for("spanner", "eur3").class, JurisdictionClass::Eea);
 }
 
@@ -580,16 +588,30 @@ components = "europe-west4+europe-west3+europe-west6+europe-west8"
         "spanner.googleapis.com/Instance",
         "custom-eur6-ro-milan",
     );
-    let p = c.classify(Provider::Gcp, &loc, d("2025-01-01"), ClassifyOptions::default());
+    let p = c.classify(
+        Provider::Gcp,
+        &loc,
+        d("2025-01-01"),
+        ClassifyOptions::default(),
+    );
     assert_eq!(sorted(p.countries), ["CH", "DE", "IT", "NL"]);
 }
 
 #[test]
 fn firestore_and_datastore_multi_regions_are_placed() {
     let c = shared();
-    for t in ["firestore.googleapis.com/Database", "datastore.googleapis.com/Entity"] {
-        assert_eq!(c.normalise_for_type(Provider::Gcp, t, "nam5"), "firestore/nam5");
-        assert_eq!(c.normalise_for_type(Provider::Gcp, t, "EUR3"), "firestore/eur3");
+    for t in [
+        "firestore.googleapis.com/Database",
+        "datastore.googleapis.com/Entity",
+    ] {
+        assert_eq!(
+            c.normalise_for_type(Provider::Gcp, t, "nam5"),
+            "firestore/nam5"
+        );
+        assert_eq!(
+            c.normalise_for_type(Provider::Gcp, t, "EUR3"),
+            "firestore/eur3"
+        );
     }
     assert_eq!(place_for("firestore", "nam5").countries, ["US"]);
     assert_eq!(
@@ -676,7 +698,12 @@ fn cloud_storage_eur5_stays_resolvable_after_the_scan() {
     let c = shared();
     let loc = c.normalise_for_type(Provider::Gcp, "storage.googleapis.com/Bucket", "EUR5");
     assert_eq!(loc, "storage/eur5");
-    let p = c.classify(Provider::Gcp, &loc, d("2025-01-01"), ClassifyOptions::default());
+    let p = c.classify(
+        Provider::Gcp,
+        &loc,
+        d("2025-01-01"),
+        ClassifyOptions::default(),
+    );
     assert_eq!(sorted(p.countries), ["BE", "GB"]);
     // Codes with one meaning keep their plain spelling.
     assert_eq!(
@@ -708,7 +735,10 @@ fn product_less_codes_with_one_meaning_or_agreeing_meanings_are_placed() {
 #[test]
 fn every_product_service_maps_to_a_product() {
     let c = shared();
-    assert_eq!(c.gcp_product("spanner.googleapis.com/Instance"), Some("spanner"));
+    assert_eq!(
+        c.gcp_product("spanner.googleapis.com/Instance"),
+        Some("spanner")
+    );
     assert_eq!(c.gcp_product("compute.googleapis.com/Instance"), None);
     for e in c.entries().filter(|e| e.location.contains('/')) {
         let product = e.location.split('/').next().unwrap();
