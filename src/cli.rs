@@ -116,8 +116,15 @@ pub struct LocateArgs {
     #[arg(value_enum)]
     pub provider: ProviderArg,
     /// Location in any provider spelling: `eu-west-1`, `EU` (S3), `eu-west-1a`,
-    /// `West Europe`, `EUROPE-WEST4`, `EUR4`.
+    /// `West Europe`, `EUROPE-WEST4`, `EUR4`; a Google code as one product uses it:
+    /// `spanner/eur5`.
     pub location: String,
+    /// Google Cloud: the product whose spelling this is (`spanner`, `firestore`,
+    /// `bigquery`, `artifactregistry`, `kms`, `secretmanager`, `storage`). The same code
+    /// can mean other places in other products (`eur5`); without it such a code answers
+    /// `unknown` and lists its meanings.
+    #[arg(long)]
+    pub product: Option<String>,
     /// Classify as on this date (YYYY-MM-DD); default today.
     #[arg(long, value_parser = parse_date)]
     pub date: Option<NaiveDate>,

@@ -197,3 +197,78 @@ fn regions_survives_a_closed_pipe() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn locate_google_product_codes_places_them_with_their_countries() {
+    let eur3 = locate_json(&["gcp", "eur3", "--date", "2025-01-01"]);
+    assert_eq!(eur3["class"], "eea");
+    let mut countries: Vec<&str> = eur3["countries"].as_str().unwrap().split('+').collect();
+    countries.sort();
+    assert_eq!(countries, ["BE", "FI", "NL"]);
+    let nam5 = locate_json(&["gcp", "nam5"]);
+    assert_eq!(
+        (nam5["location"].as_str(), nam5["countries"].as_str()),
+        (Some("firestore/nam5"), Some("US"))
+    );
+    let nea = locate_json(&["gcp", "nam-eur-asia1", "--date", "2025-01-01"]);
+    assert_eq!(nea["location"], "spanner/nam-eur-asia1");
+    assert_eq!(nea["countries"], "US+BE+TW");
+    assert_eq!(nea["class"], "third-country");
+}
+
+#[test]
+fn locate_an_ambiguous_google_code_without_product_lists_the_meanings() {
+    let row = locate_json(&["gcp", "EUR5"]);
+    assert_eq!(row["class"], "unknown");
+    assert_eq!(row["countries"], "");
+    assert!(
+        row["basis"].as_str().unwrap().starts_with("ambiguous"),
+        "{row}"
+    );
+    assert_eq!(
+        row["candidates"],
+        serde_json::json!(["eur5", "spanner/eur5"])
+    );
+    let spanner = locate_json(&[
+        "gcp",
+        "EUR5",
+        "--product",
+        "spanner",
+        "--date",
+        "2025-01-01",
+    ]);
+    assert_eq!(spanner["location"], "spanner/eur5");
+    assert_eq!(spanner["countries"], "GB+BE+NL");
+    assert_eq!(spanner["class"], "adequacy");
+    let storage = locate_json(&["gcp", "EUR5", "--product", "storage"]);
+    assert_eq!(storage["countries"], "BE+GB");
+}
+
+#[test]
+fn regions_lists_every_product_meaning_with_its_countries() {
+    let out = stdout_of(&[
+        "regions",
+        "--provider",
+        "gcp",
+        "--format",
+        "json",
+        "--date",
+        "2025-01-01",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let row = |loc: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["location"] == loc)
+            .unwrap_or_else(|| panic!("{loc} missing from regions"))
+            .clone()
+    };
+    assert_eq!(row("eur5")["countries"], "BE+GB");
+    assert_eq!(row("spanner/eur5")["countries"], "GB+BE+NL");
+    assert_eq!(row("spanner/eur6")["class"], "adequacy");
+    assert_eq!(row("firestore/nam5")["countries"], "US");
+    assert_eq!(row("bigquery/eu")["class"], "eea");
+    assert_eq!(row("kms/global")["class"], "c2000-excluded");
+    assert_eq!(row("spanner/nam-eur-asia1")["countries"], "US+BE+TW");
+}

@@ -20,7 +20,9 @@ pub fn run(cli: &Cli, args: &LocateArgs, out: &mut dyn Write) -> Result<ExitCode
     let opts = ClassifyOptions {
         dpf_certified: !args.not_dpf_certified,
     };
-    let placement = catalog.classify(args.provider.into(), &args.location, date, opts);
+    let provider = args.provider.into();
+    let location = catalog.normalise_for(provider, args.product.as_deref(), &args.location);
+    let placement = catalog.classify(provider, &location, date, opts);
     write_rows(out, args.format, &[PlacementRow::new(placement, date)])?;
     Ok(ExitCode::SUCCESS)
 }

@@ -32,6 +32,9 @@ pub struct PlacementRow {
     pub city: Option<String>,
     /// The date the class applies to.
     pub date: NaiveDate,
+    /// Every meaning of a Google code several products use (`eur5`, `spanner/eur5`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 impl PlacementRow {
@@ -51,6 +54,7 @@ impl PlacementRow {
             }),
             city: p.city,
             date,
+            candidates: p.candidates,
         }
     }
 }
@@ -81,7 +85,7 @@ pub fn placements(
         .entries()
         .filter(|e| provider.is_none_or(|p| p == e.provider))
         .map(|e| {
-            let p = catalog.classify(e.provider, &e.location, date, ClassifyOptions::default());
+            let p = catalog.classify_entry(e, date, ClassifyOptions::default());
             PlacementRow::new(p, date)
         })
         .collect()

@@ -293,7 +293,7 @@ impl Arm {
         }
     }
 
-    /// GETs every page of a list operation (`value` + `nextLink`), calling `on_page`
+    /// GETs every page of a list operation (`value` + `nextLink` or `@nextLink`), calling `on_page`
     /// with each page's items as they arrive. On failure, the items already delivered
     /// stay delivered and the error is returned.
     pub(crate) async fn list_pages(
@@ -327,9 +327,11 @@ impl Arm {
                 }
             };
             on_page(items);
-            if let Some(link) = page
-                .get("nextLink")
-                .and_then(Value::as_str)
+            // Most APIs page with `nextLink`; some (e.g. Microsoft.Management entities and
+            // descendants in newer versions) with `@nextLink`.
+            if let Some(link) = ["nextLink", "@nextLink"]
+                .iter()
+                .find_map(|k| page.get(*k).and_then(Value::as_str))
                 .filter(|s| !s.is_empty())
             {
                 next = Some(self.same_origin(link).map_err(on_page_n)?);

@@ -63,6 +63,27 @@ secondaryLocation = tostring(properties.secondaryLocation) \
 /// Subscriptions per Resource Graph request (the service's limit).
 const GRAPH_BATCH: usize = 1000;
 
+/// Whether a Resource Graph answer says rows were left out. The REST reference types
+/// `resultTruncated` as an enum string ("true"/"false"); a JSON boolean is read too.
+fn truncated(page: &Value) -> bool {
+    match page.get("resultTruncated") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// The subscription id (lower case) an ARM id starts with, if any.
+fn subscription_of(id: &str) -> Option<String> {
+    let mut parts = id.split('/').filter(|s| !s.is_empty());
+    match (parts.next(), parts.next()) {
+        (Some(k), Some(sub)) if k.eq_ignore_ascii_case("subscriptions") => {
+            Some(sub.to_ascii_lowercase())
+        }
+        _ => None,
+    }
+}
+
 /// A connected Azure source. Read-only: it only lists and reads.
 #[derive(Debug)]
 pub struct AzureConnector {
@@ -356,6 +377,9 @@ impl AzureConnector {
             .map(|s| (s.to_ascii_lowercase(), (s.clone(), Vec::new())))
             .collect();
         let mut skip: Option<String> = None;
+        // Per subscription (lower case): why its answer is incomplete although every
+        // page arrived.
+        let mut problems: HashMap<String, Vec<String>> = HashMap::new();
         let result: std::result::Result<(), CallError> = async {
             let url = url?;
             loop {
@@ -373,8 +397,40 @@ impl AzureConnector {
                     attempts: 1,
                     page: None,
                 })?;
+                if truncated(&page) {
+                    // The service left rows out and gave no way to page to them.
+                    for k in per_sub.keys() {
+                        problems.entry(k.clone()).or_default().push(format!(
+                            "Resource Graph answered resultTruncated = true for the query \
+                             `{RESOURCE_GRAPH_QUERY}`: rows were left out and no $skipToken \
+                             leads to them; the list is incomplete (scan this subscription \
+                             with mode = \"arm\")"
+                        ));
+                    }
+                }
                 for row in rows {
-                    let Some(sid) = row.get("subscriptionId").and_then(Value::as_str) else {
+                    let sid = row
+                        .get("subscriptionId")
+                        .and_then(Value::as_str)
+                        .filter(|s| !s.is_empty());
+                    let row_id = row.get("id").and_then(Value::as_str).unwrap_or("(no id)");
+                    let Some(sid) = sid else {
+                        // Not attributable by the column the query projects: a gap in
+                        // whichever subscription it came from.
+                        let owner = subscription_of(row_id)
+                            .filter(|s| per_sub.contains_key(s));
+                        let keys: Vec<String> = match owner {
+                            Some(s) => vec![s],
+                            None => per_sub.keys().cloned().collect(),
+                        };
+                        for k in keys {
+                            problems.entry(k).or_default().push(format!(
+                                "a Resource Graph row without subscriptionId (id {row_id}) \
+                                 for the query `{RESOURCE_GRAPH_QUERY}`; it is not \
+                                 recorded and the list may be incomplete (scan with \
+                                 mode = \"arm\")"
+                            ));
+                        }
                         continue;
                     };
                     if let Some((orig, list)) = per_sub.get_mut(&sid.to_ascii_lowercase())
@@ -397,7 +453,17 @@ impl AzureConnector {
         per_sub
             .into_iter()
             .map(|(k, (orig, list))| {
-                let cov = Self::coverage(&orig, service::RESOURCE_GRAPH, &result);
+                let cov = match (&result, problems.get(&k)) {
+                    (Ok(()), Some(p)) => Coverage::failed(
+                        Provider::Azure,
+                        &orig,
+                        "*",
+                        service::RESOURCE_GRAPH,
+                        cloudcensus_core::CoverageStatus::Error,
+                        p.join("; "),
+                    ),
+                    _ => Self::coverage(&orig, service::RESOURCE_GRAPH, &result),
+                };
                 (k, (list, cov))
             })
             .collect()

@@ -89,14 +89,15 @@ pub fn storage_replicas(
 /// row (same field names). `None` when it has no id or type.
 pub(crate) fn resource(catalog: &Catalog, scope_id: &str, v: &Value) -> Option<Resource> {
     let id = str_field(v, "id")?.to_string();
-    let resource_type = str_field(v, "type")?.to_string();
+    let resource_type = arm_type(&id, str_field(v, "type")?);
     let name = str_field(v, "name")
         .map(str::to_string)
         .unwrap_or_else(|| id.rsplit('/').next().unwrap_or_default().to_string());
     let location = location(catalog, str_field(v, "location"));
-    let resource_group = str_field(v, "resourceGroup")
-        .map(str::to_string)
-        .or_else(|| resource_group_of(&id));
+    // The id keeps the resource group's own casing; Resource Graph's `resourceGroup`
+    // column is lower case.
+    let resource_group =
+        resource_group_of(&id).or_else(|| str_field(v, "resourceGroup").map(str::to_string));
     let created_at = str_field(v, "createdTime").and_then(chrono_parse);
     let mut r = Resource {
         provider: Provider::Azure,
@@ -121,6 +122,34 @@ pub(crate) fn resource(catalog: &Catalog, scope_id: &str, v: &Value) -> Option<R
         r.replica_locations = storage_replicas(catalog, sku, secondary, r.location.as_deref());
     }
     Some(r)
+}
+
+/// The resource type in Resource Manager's casing. Resource Graph answers `type` in lower
+/// case (`microsoft.storage/storageaccounts`); the resource id keeps the casing Resource
+/// Manager uses (`.../providers/Microsoft.Storage/storageAccounts/NAME`), so the type is
+/// rebuilt from the id's provider namespace and type segments when they match it. A type
+/// the id does not spell (an extension resource) is kept as given.
+pub(crate) fn arm_type(id: &str, given: &str) -> String {
+    let Some(pos) = id.to_ascii_lowercase().rfind("/providers/") else {
+        return given.to_string();
+    };
+    let rest = &id[pos + "/providers/".len()..];
+    let mut parts = rest.split('/');
+    let Some(namespace) = parts.next() else {
+        return given.to_string();
+    };
+    let mut out = namespace.to_string();
+    // namespace/type1/name1/type2/name2/...: every other segment is a type.
+    let segments: Vec<&str> = parts.collect();
+    for t in segments.iter().step_by(2) {
+        out.push('/');
+        out.push_str(t);
+    }
+    if out.eq_ignore_ascii_case(given) {
+        out
+    } else {
+        given.to_string()
+    }
 }
 
 fn chrono_parse(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -201,6 +230,35 @@ mod tests {
             storage_replicas(&c, Some("Standard_LRS"), Some("x"), Some("westeurope")).is_empty()
         );
         assert!(storage_replicas(&c, Some("Premium_ZRS"), None, Some("westeurope")).is_empty());
+    }
+
+    #[test]
+    fn resource_graph_lower_case_type_and_group_read_as_resource_manager_spells_them() {
+        let c = cat();
+        let id = "/subscriptions/s/resourceGroups/RG-Data/providers/Microsoft.Sql/servers/sql-1/databases/db-1";
+        let graph = json!({"id": id, "name": "db-1", "type": "microsoft.sql/servers/databases",
+                           "location": "westeurope", "resourceGroup": "rg-data"});
+        let arm = json!({"id": id, "name": "db-1", "type": "Microsoft.Sql/servers/databases",
+                         "location": "westeurope"});
+        let (g, a) = (
+            resource(&c, "s", &graph).unwrap(),
+            resource(&c, "s", &arm).unwrap(),
+        );
+        assert_eq!(g.resource_type, "Microsoft.Sql/servers/databases");
+        assert_eq!(g.resource_group.as_deref(), Some("RG-Data"));
+        assert_eq!(g, a);
+    }
+
+    #[test]
+    fn a_type_the_id_does_not_spell_is_kept_as_given() {
+        assert_eq!(
+            arm_type(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Web/sites/x",
+                "microsoft.web/sites/slots"
+            ),
+            "microsoft.web/sites/slots"
+        );
+        assert_eq!(arm_type("/subscriptions/s", "x/y"), "x/y");
     }
 
     #[test]

@@ -27,6 +27,8 @@ use crate::model::Provider;
 const AWS_CSV: &str = include_str!("../catalog/aws.csv");
 const AZURE_CSV: &str = include_str!("../catalog/azure.csv");
 const GCP_CSV: &str = include_str!("../catalog/gcp.csv");
+const GCP_PRODUCTS_CSV: &str = include_str!("../catalog/gcp-products.csv");
+const GCP_PRODUCT_SERVICES_CSV: &str = include_str!("../catalog/gcp-product-services.csv");
 const EEA_CSV: &str = include_str!("../catalog/eea.csv");
 const ADEQUACY_CSV: &str = include_str!("../catalog/adequacy.csv");
 const C2000_CSV: &str = include_str!("../catalog/c2000.csv");
@@ -257,6 +259,11 @@ pub struct Placement {
     pub basis: String,
     /// The class of each country.
     pub per_country: Vec<CountryClass>,
+    /// For a code several products use (`eur5`: Cloud Storage and Spanner): every meaning,
+    /// as `product/code` (or the plain code for the meaning of products without a row of
+    /// their own), with its countries. Empty when the code has one meaning.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub candidates: Vec<String>,
 }
 
 /// A problem in the catalog data or an override file.
@@ -286,6 +293,8 @@ pub struct Catalog {
     adequacy: Vec<AdequacyDecision>,
     c2000: BTreeSet<String>,
     countries: BTreeMap<String, String>,
+    /// Cloud Asset Inventory service (`spanner.googleapis.com`) → catalog product (`spanner`).
+    gcp_services: BTreeMap<String, String>,
     version: String,
 }
 
@@ -314,6 +323,30 @@ struct LocationRow {
     components: String,
     #[serde(default)]
     note: String,
+}
+
+/// A row of `gcp-products.csv`: a location code as one product uses it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductLocationRow {
+    product: String,
+    location: String,
+    kind: String,
+    countries: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    components: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A row of `gcp-product-services.csv`: asset-type service → catalog product.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductServiceRow {
+    service: String,
+    product: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -494,6 +527,7 @@ impl Catalog {
             adequacy: Vec::new(),
             c2000: BTreeSet::new(),
             countries: BTreeMap::new(),
+            gcp_services: BTreeMap::new(),
             version: String::new(),
         };
         for (file, provider, text) in [
@@ -504,6 +538,42 @@ impl Catalog {
             for (at, row) in read_csv::<LocationRow>(file, text, &mut problems) {
                 catalog.add_location(&at, provider, row, &mut problems);
             }
+        }
+        for (at, row) in
+            read_csv::<ProductLocationRow>("gcp-products.csv", GCP_PRODUCTS_CSV, &mut problems)
+        {
+            let product = row.product.trim().to_ascii_lowercase();
+            if product.is_empty() || product.contains('/') {
+                problems.push(
+                    &at,
+                    format!("product '{product}' must be a name without '/'"),
+                );
+                continue;
+            }
+            let location = LocationRow {
+                provider: None,
+                location: format!("{product}/{}", row.location.trim()),
+                kind: row.kind,
+                countries: row.countries,
+                city: row.city,
+                partition: "public".to_string(),
+                opt_in: String::new(),
+                parent: String::new(),
+                pair: String::new(),
+                components: row.components,
+                note: row.note,
+            };
+            catalog.add_location(&at, Provider::Gcp, location, &mut problems);
+        }
+        for (_, row) in read_csv::<ProductServiceRow>(
+            "gcp-product-services.csv",
+            GCP_PRODUCT_SERVICES_CSV,
+            &mut problems,
+        ) {
+            catalog.gcp_services.insert(
+                row.service.trim().to_ascii_lowercase(),
+                row.product.trim().to_ascii_lowercase(),
+            );
         }
         for (at, row) in read_csv::<EeaRow>("eea.csv", EEA_CSV, &mut problems) {
             catalog.add_eea(&at, row, &mut problems);
@@ -526,6 +596,8 @@ impl Catalog {
             AWS_CSV,
             AZURE_CSV,
             GCP_CSV,
+            GCP_PRODUCTS_CSV,
+            GCP_PRODUCT_SERVICES_CSV,
             EEA_CSV,
             ADEQUACY_CSV,
             C2000_CSV,
@@ -807,26 +879,160 @@ impl Catalog {
                     .filter(|c| c.is_ascii_alphanumeric())
                     .collect()
             }
-            Provider::Gcp => {
-                if self.get(provider, &t).is_some() {
-                    return t;
+            Provider::Gcp => match t.split_once('/') {
+                Some((product, code)) => self.gcp_for_product(product, code),
+                None => {
+                    let code = self.gcp_code(None, &t);
+                    // A code only one product uses is that product's (`nam5` → Firestore).
+                    match self.gcp_candidates(&code).as_slice() {
+                        [only] if only.location.contains('/') => only.location.clone(),
+                        _ => code,
+                    }
                 }
-                // Zone: region + "-" + one letter.
-                if let Some((region, zone)) = t.rsplit_once('-')
-                    && zone.len() == 1
-                    && zone.bytes().all(|b| b.is_ascii_lowercase())
-                    && self.get(provider, region).is_some()
-                {
-                    return region.to_string();
-                }
-                t
-            }
+            },
         }
     }
 
-    /// Looks up a location in any provider spelling.
+    /// The catalog product of a resource type (Cloud Asset Inventory `assetType`,
+    /// `spanner.googleapis.com/Instance` → `spanner`), from `gcp-product-services.csv`.
+    pub fn gcp_product(&self, resource_type: &str) -> Option<&str> {
+        let service = resource_type.split('/').next()?.trim().to_ascii_lowercase();
+        self.gcp_services.get(&service).map(String::as_str)
+    }
+
+    /// Normalises a location as one product reports it. Use this whenever the product is
+    /// known (a connector knows it from the resource type): the same code can mean other
+    /// places in other products (`eur5` in Cloud Storage vs Spanner).
+    ///
+    /// The result is the product's row (`spanner/eur5`) when `gcp-products.csv` has one;
+    /// else the plain code when that is unambiguous; else `product/code` (which reads as
+    /// the plain code's meaning), so a stored location never becomes ambiguous later.
+    pub fn normalise_for(&self, provider: Provider, product: Option<&str>, raw: &str) -> String {
+        match (provider, product) {
+            (Provider::Gcp, Some(product)) => {
+                let t = raw.trim().to_ascii_lowercase();
+                let code = t.split_once('/').map_or(t.as_str(), |(_, c)| c);
+                self.gcp_for_product(&product.trim().to_ascii_lowercase(), code)
+            }
+            _ => self.normalise(provider, raw),
+        }
+    }
+
+    /// [`Catalog::normalise_for`] with the product taken from the resource type.
+    pub fn normalise_for_type(&self, provider: Provider, resource_type: &str, raw: &str) -> String {
+        self.normalise_for(provider, self.gcp_product(resource_type), raw)
+    }
+
+    fn gcp_for_product(&self, product: &str, code: &str) -> String {
+        let code = self.gcp_code(Some(product), code);
+        let qualified = format!("{product}/{code}");
+        if self.get(Provider::Gcp, &qualified).is_some() {
+            return qualified;
+        }
+        let candidates = self.gcp_candidates(&code);
+        if candidates.len() > 1 && !gcp_meanings_agree(&candidates) {
+            // The plain code alone is ambiguous; keep the product so it stays resolvable.
+            return qualified;
+        }
+        if self.get(Provider::Gcp, &code).is_some() {
+            code
+        } else {
+            // Unknown to the catalog: keep the product, so the answer can say what to do.
+            qualified
+        }
+    }
+
+    /// Lower case; a zone becomes its region; Spanner's `regional-REGION` becomes REGION.
+    fn gcp_code(&self, product: Option<&str>, raw: &str) -> String {
+        let t = raw.trim().to_ascii_lowercase();
+        let t = match (product, t.strip_prefix("regional-")) {
+            (Some("spanner"), Some(region)) => region.to_string(),
+            _ => t,
+        };
+        let known = |c: &str| {
+            self.get(Provider::Gcp, c).is_some()
+                || product.is_some_and(|p| self.get(Provider::Gcp, &format!("{p}/{c}")).is_some())
+                || !self.gcp_candidates(c).is_empty()
+        };
+        if known(&t) {
+            return t;
+        }
+        // Zone: region + "-" + one letter.
+        if let Some((region, zone)) = t.rsplit_once('-')
+            && zone.len() == 1
+            && zone.bytes().all(|b| b.is_ascii_lowercase())
+            && known(region)
+        {
+            return region.to_string();
+        }
+        t
+    }
+
+    /// Every meaning of a plain Google code: the row of `gcp.csv` (the meaning for every
+    /// product without a row of its own) and each product's row, in catalog order.
+    fn gcp_candidates(&self, code: &str) -> Vec<&LocationEntry> {
+        self.entries
+            .values()
+            .filter(|e| e.provider == Provider::Gcp)
+            .filter(|e| match e.location.split_once('/') {
+                Some((_, c)) => c == code,
+                None => e.location == code,
+            })
+            .collect()
+    }
+
+    /// The entry a canonical location reads as: its own row, or for `product/code`
+    /// without a row of its own, the plain code's row.
+    fn entry_for(&self, provider: Provider, location: &str) -> Option<&LocationEntry> {
+        self.get(provider, location).or_else(|| match provider {
+            Provider::Gcp => location
+                .split_once('/')
+                .and_then(|(_, code)| self.get(provider, code)),
+            _ => None,
+        })
+    }
+
+    /// Looks up a location in any provider spelling. A Google code that several products
+    /// use with different places (`eur5`) has no single entry: `None`.
     pub fn lookup(&self, provider: Provider, raw: &str) -> Option<&LocationEntry> {
-        self.get(provider, &self.normalise(provider, raw))
+        let location = self.normalise(provider, raw);
+        if self.ambiguous(provider, &location).is_some() {
+            return None;
+        }
+        self.entry_for_agreeing(provider, &location)
+    }
+
+    /// [`Catalog::entry_for`], or for a plain Google code that only products define and
+    /// whose meanings all span the same countries (`eur3`: Firestore and Spanner), the
+    /// first of them — the countries, and so the class, are the same whichever it is.
+    fn entry_for_agreeing(&self, provider: Provider, location: &str) -> Option<&LocationEntry> {
+        self.entry_for(provider, location)
+            .or_else(|| match provider {
+                Provider::Gcp if !location.contains('/') => {
+                    let all = self.gcp_candidates(location);
+                    (gcp_meanings_agree(&all))
+                        .then(|| all.first().copied())
+                        .flatten()
+                }
+                _ => None,
+            })
+    }
+
+    /// The differing meanings of a plain Google code, when it has more than one.
+    /// A code whose only plain meaning is `global` (no countries, so `unknown` already)
+    /// is not reported as ambiguous: `unknown` is the fail-safe answer either way.
+    fn ambiguous(&self, provider: Provider, location: &str) -> Option<Vec<&LocationEntry>> {
+        if provider != Provider::Gcp || location.contains('/') {
+            return None;
+        }
+        if self
+            .get(provider, location)
+            .is_some_and(|e| e.countries.is_empty())
+        {
+            return None;
+        }
+        let candidates = self.gcp_candidates(location);
+        (candidates.len() > 1 && !gcp_meanings_agree(&candidates)).then_some(candidates)
     }
 
     /// The class of one country on `date`.
@@ -905,13 +1111,42 @@ impl Catalog {
         opts: ClassifyOptions,
     ) -> Placement {
         let location = self.normalise(provider, raw);
-        let Some(entry) = self.get(provider, &location) else {
+        if let Some(candidates) = self.ambiguous(provider, &location) {
+            let names: Vec<String> = candidates
+                .iter()
+                .map(|e| format!("{} ({})", e.location, e.countries.join("+")))
+                .collect();
+            return Placement {
+                provider,
+                input: raw.to_string(),
+                basis: format!(
+                    "ambiguous: '{location}' means different places in different products: \
+                     {}; name the product (locate --product, or PRODUCT/{location})",
+                    names.join(", ")
+                ),
+                location,
+                kind: None,
+                city: None,
+                countries: Vec::new(),
+                class: JurisdictionClass::Unknown,
+                per_country: Vec::new(),
+                candidates: candidates.iter().map(|e| e.location.clone()).collect(),
+            };
+        }
+        let Some(entry) = self.entry_for_agreeing(provider, &location) else {
             let basis = match provider {
                 Provider::Aws if location.matches('-').count() >= 3 => {
                     "not in catalog (unknown Local Zone: it may be in another country \
                      than its parent region)"
+                        .to_string()
                 }
-                _ => "not in catalog",
+                Provider::Gcp if location.starts_with("spanner/custom-") => {
+                    "not in catalog: a custom Spanner instance configuration; its regions are \
+                     the replicas[].location of `gcloud spanner instance-configs describe` — add \
+                     it to a catalog override as gcp location 'spanner/custom-…'"
+                        .to_string()
+                }
+                _ => "not in catalog".to_string(),
             };
             return Placement {
                 provider,
@@ -921,10 +1156,53 @@ impl Catalog {
                 city: None,
                 countries: Vec::new(),
                 class: JurisdictionClass::Unknown,
-                basis: basis.to_string(),
+                basis,
                 per_country: Vec::new(),
+                candidates: Vec::new(),
             };
         };
+        let candidates: Vec<String> = match provider {
+            Provider::Gcp if !location.contains('/') => {
+                let all = self.gcp_candidates(&location);
+                if all.len() > 1 {
+                    all.iter().map(|e| e.location.clone()).collect()
+                } else {
+                    Vec::new()
+                }
+            }
+            _ => Vec::new(),
+        };
+        self.place(entry, raw, location, candidates, date, opts)
+    }
+
+    /// One catalog entry placed in its own meaning (for listings such as `regions`, where
+    /// the plain row of a code several products use must still show its countries).
+    pub fn classify_entry(
+        &self,
+        entry: &LocationEntry,
+        date: NaiveDate,
+        opts: ClassifyOptions,
+    ) -> Placement {
+        self.place(
+            entry,
+            &entry.location,
+            entry.location.clone(),
+            Vec::new(),
+            date,
+            opts,
+        )
+    }
+
+    fn place(
+        &self,
+        entry: &LocationEntry,
+        raw: &str,
+        location: String,
+        candidates: Vec<String>,
+        date: NaiveDate,
+        opts: ClassifyOptions,
+    ) -> Placement {
+        let provider = entry.provider;
         let per_country: Vec<CountryClass> = entry
             .countries
             .iter()
@@ -961,8 +1239,16 @@ impl Catalog {
             class,
             basis,
             per_country,
+            candidates,
         }
     }
+}
+
+/// Whether every meaning of a code spans the same countries: then a lookup without the
+/// product is certain about the jurisdiction and need not be refused.
+fn gcp_meanings_agree(candidates: &[&LocationEntry]) -> bool {
+    let set = |e: &LocationEntry| e.countries.iter().cloned().collect::<BTreeSet<String>>();
+    candidates.windows(2).all(|w| set(w[0]) == set(w[1]))
 }
 
 fn all_same_basis(per_country: &[CountryClass]) -> bool {

@@ -53,10 +53,15 @@ impl Ctx {
             })
     }
 
-    /// A provider location in the catalog's spelling.
-    pub(crate) fn location(&self, raw: &str) -> Option<String> {
+    /// A location as the product of `asset_type` reports it, in the catalog's spelling.
+    /// The product is part of the lookup: `eur5` is another place in Spanner than in
+    /// Cloud Storage, so a Spanner instance in `eur5` is stored as `spanner/eur5`.
+    pub(crate) fn location(&self, asset_type: &str, raw: &str) -> Option<String> {
         let raw = raw.trim();
-        (!raw.is_empty()).then(|| self.catalog.normalise(cloudcensus_core::Provider::Gcp, raw))
+        (!raw.is_empty()).then(|| {
+            self.catalog
+                .normalise_for_type(cloudcensus_core::Provider::Gcp, asset_type, raw)
+        })
     }
 }
 

@@ -74,7 +74,7 @@ fn to_resource(ctx: &Ctx, project_id: &str, r: ResourceSearchResult) -> Resource
         provider: Provider::Gcp,
         scope_id: project_id.to_string(),
         category: Category::classify(Provider::Gcp, &r.asset_type),
-        location: ctx.location(&r.location),
+        location: ctx.location(&r.asset_type, &r.location),
         replica_locations: Vec::new(),
         resource_group: None,
         tags: r.labels.into_iter().collect(),

@@ -166,10 +166,10 @@ async fn fetch_page(
 }
 
 fn to_resource(ctx: &Ctx, project_id: &str, b: Bucket) -> Resource {
-    let location = ctx.location(&b.location);
+    let location = ctx.location(BUCKET_TYPE, &b.location);
     let mut replicas: Vec<String> = Vec::new();
     for raw in b.custom_placement_config.unwrap_or_default().data_locations {
-        if let Some(l) = ctx.location(&raw)
+        if let Some(l) = ctx.location(BUCKET_TYPE, &raw)
             && Some(&l) != location.as_ref()
             && !replicas.contains(&l)
         {

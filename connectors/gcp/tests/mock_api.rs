@@ -202,17 +202,42 @@ async fn project_inventory_merges_all_asset_pages_with_bucket_data_locations() {
     );
 
     let bucket = "storage.googleapis.com/Bucket";
+    // Locations are looked up with the product of the asset type: Artifact Registry's
+    // `europe`, BigQuery's `EU`, KMS `global`, Firestore `nam5`, Spanner `eur5` (not the
+    // Cloud Storage EUR5) and `nam-eur-asia1`.
     let expected = vec![
+        resource(
+            "alpha-prod",
+            "//artifactregistry.googleapis.com/projects/alpha-prod/locations/europe/repositories/images",
+            "artifactregistry.googleapis.com/Repository",
+            Category::DataStore,
+            "images",
+            Some("artifactregistry/europe"),
+            &[],
+            &[],
+            Some("2024-05-05T09:00:00Z"),
+        ),
         resource(
             "alpha-prod",
             "//bigquery.googleapis.com/projects/alpha-prod/datasets/analytics",
             "bigquery.googleapis.com/Dataset",
             Category::DataStore,
             "analytics",
-            Some("eu"),
+            Some("bigquery/eu"),
             &[],
             &[],
             Some("2024-02-02T12:00:00Z"),
+        ),
+        resource(
+            "alpha-prod",
+            "//cloudkms.googleapis.com/projects/alpha-prod/locations/global/keyRings/app",
+            "cloudkms.googleapis.com/KeyRing",
+            Category::Identity,
+            "app",
+            Some("kms/global"),
+            &[],
+            &[],
+            Some("2024-05-04T09:00:00Z"),
         ),
         resource(
             "alpha-prod",
@@ -235,6 +260,39 @@ async fn project_inventory_merges_all_asset_pages_with_bucket_data_locations() {
             &[],
             &[("env", "prod")],
             Some("2024-03-01T10:00:00Z"),
+        ),
+        resource(
+            "alpha-prod",
+            "//firestore.googleapis.com/projects/alpha-prod/databases/(default)",
+            "firestore.googleapis.com/Database",
+            Category::DataStore,
+            "(default)",
+            Some("firestore/nam5"),
+            &[],
+            &[],
+            Some("2024-05-03T09:00:00Z"),
+        ),
+        resource(
+            "alpha-prod",
+            "//spanner.googleapis.com/projects/alpha-prod/instances/global-ledger",
+            "spanner.googleapis.com/Instance",
+            Category::DataStore,
+            "global-ledger",
+            Some("spanner/nam-eur-asia1"),
+            &[],
+            &[],
+            Some("2024-05-02T09:00:00Z"),
+        ),
+        resource(
+            "alpha-prod",
+            "//spanner.googleapis.com/projects/alpha-prod/instances/ledger",
+            "spanner.googleapis.com/Instance",
+            Category::DataStore,
+            "ledger",
+            Some("spanner/eur5"),
+            &[],
+            &[],
+            Some("2024-05-01T09:00:00Z"),
         ),
         // Configurable dual-region: location EU, data in exactly these two regions;
         // labels and creation time from the bucket listing win over the asset index.

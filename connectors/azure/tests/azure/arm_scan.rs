@@ -204,7 +204,7 @@ pub fn expected_rows() -> Vec<Row> {
     ]
 }
 
-async fn mount_arm_resources(server: &MockServer) {
+pub async fn mount_arm_resources(server: &MockServer) {
     let base = server.uri();
     // SUB_A: two pages; the second is throttled once (429 + Retry-After), then served.
     get(format!("/subscriptions/{SUB_A}/resources"))
@@ -557,4 +557,39 @@ async fn missing_token_variable_is_a_credentials_error_naming_it() {
         msg.contains(TOKEN_VAR) && msg.contains("credentials"),
         "{msg}"
     );
+}
+
+#[tokio::test]
+async fn at_next_link_pages_are_followed_like_next_link() {
+    let server = MockServer::start().await;
+    mount_common(&server).await;
+    mount_arm_resources(&server).await;
+    let base = server.uri();
+    // Some APIs page with `@nextLink` instead of `nextLink`.
+    get(format!("/subscriptions/{SUB_A}/resourcegroups"))
+        .and(query_param_is_missing("$skiptoken"))
+        .respond_with(ok(json!({
+            "value": [{"id": format!("/subscriptions/{SUB_A}/resourceGroups/rg-web"), "name": "rg-web",
+                       "type": "Microsoft.Resources/resourceGroups", "location": "westeurope"}],
+            "@nextLink": format!("{base}/subscriptions/{SUB_A}/resourcegroups?api-version=2021-04-01&%24skiptoken=rg2")
+        })))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    get(format!("/subscriptions/{SUB_A}/resourcegroups"))
+        .and(query_param("$skiptoken", "rg2"))
+        .respond_with(ok(json!({
+            "value": [{"id": format!("/subscriptions/{SUB_A}/resourceGroups/rg-late"), "name": "rg-late",
+                       "type": "Microsoft.Resources/resourceGroups", "location": "northeurope"}]
+        })))
+        .with_priority(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = connect(&config(&server.uri()), &[]).await;
+    let scopes = c.scopes().await.unwrap();
+    let s = scan(&c, &scopes[..1]).await;
+    let names: Vec<&str> = s.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["rg-web", "rg-late"]);
 }

@@ -7,12 +7,16 @@ use serde_json::json;
 use wiremock::matchers::{body_partial_json, header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::arm_scan::{expected_rows, mount_common, sql_db, storage_resource};
+use crate::arm_scan::{expected_rows, mount_arm_resources, mount_common, sql_db, storage_resource};
 use crate::common::*;
 
+/// A row as Resource Graph answers it: `type` and `resourceGroup` in lower case (the id
+/// keeps Resource Manager's casing), no `createdTime`.
 fn graph_row(mut v: serde_json::Value, sub: &str, rg: &str, secondary: &str) -> serde_json::Value {
     v["subscriptionId"] = json!(sub);
-    v["resourceGroup"] = json!(rg);
+    v["resourceGroup"] = json!(rg.to_ascii_lowercase());
+    let lower = v["type"].as_str().unwrap().to_ascii_lowercase();
+    v["type"] = json!(lower);
     v["secondaryLocation"] = json!(secondary);
     if v.get("kind").is_none() {
         v["kind"] = json!("");
@@ -21,10 +25,9 @@ fn graph_row(mut v: serde_json::Value, sub: &str, rg: &str, secondary: &str) -> 
     v
 }
 
-#[tokio::test]
-async fn resource_graph_scan_pages_with_skip_token_and_matches_the_arm_scan() {
-    let server = MockServer::start().await;
-    mount_common(&server).await;
+/// The ARM test's estate as Resource Graph answers it: two pages (`$skipToken`), the
+/// second throttled once by the per-user quota.
+async fn mount_graph(server: &MockServer) {
     let graph = || {
         Mock::given(method("POST"))
             .and(path("/providers/Microsoft.ResourceGraph/resources"))
@@ -52,7 +55,7 @@ async fn resource_graph_scan_pages_with_skip_token_and_matches_the_arm_scan() {
         .up_to_n_times(1)
         .with_priority(1)
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
     graph()
         .and(body_partial_json(json!({"options": {"$skipToken": "ew0KICAiJGlkIjogIjEiLA0K"}})))
@@ -71,7 +74,7 @@ async fn resource_graph_scan_pages_with_skip_token_and_matches_the_arm_scan() {
         )
         .with_priority(2)
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
     // Page 1: every subscription in one request.
     graph()
@@ -91,8 +94,15 @@ async fn resource_graph_scan_pages_with_skip_token_and_matches_the_arm_scan() {
         })))
         .with_priority(5)
         .expect(1)
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn resource_graph_scan_pages_with_skip_token_and_matches_the_arm_scan() {
+    let server = MockServer::start().await;
+    mount_common(&server).await;
+    mount_graph(&server).await;
 
     let mut cfg = config(&server.uri());
     cfg.mode = InventoryMode::ResourceGraph;
@@ -142,4 +152,138 @@ async fn resource_graph_failure_marks_every_subscription_of_the_batch() {
         .collect();
     assert_eq!(graph.len(), 3);
     assert!(graph.iter().all(|(_, _, st)| st == "error"), "{graph:?}");
+}
+
+#[tokio::test]
+async fn arm_and_resource_graph_modes_give_the_same_resources_for_the_same_estate() {
+    let arm_server = MockServer::start().await;
+    mount_common(&arm_server).await;
+    mount_arm_resources(&arm_server).await;
+    let c = connect(&config(&arm_server.uri()), &[]).await;
+    let arm = scan(&c, &c.scopes().await.unwrap()).await;
+
+    let graph_server = MockServer::start().await;
+    mount_common(&graph_server).await;
+    mount_graph(&graph_server).await;
+    let mut cfg = config(&graph_server.uri());
+    cfg.mode = InventoryMode::ResourceGraph;
+    let c = connect(&cfg, &[]).await;
+    let graph = scan(&c, &c.scopes().await.unwrap()).await;
+
+    // Resource Graph has no creation time (ARM's `$expand=createdTime`); every other
+    // field, type and resource-group casing included, must be the same.
+    let without_created = |s: &Scan| {
+        let mut v: Vec<_> = s
+            .resources
+            .iter()
+            .cloned()
+            .map(|mut r| {
+                r.created_at = None;
+                r
+            })
+            .collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        serde_json::to_string(&v).unwrap()
+    };
+    assert!(arm.resources.iter().any(|r| r.created_at.is_some()));
+    assert_eq!(without_created(&graph), without_created(&arm));
+    assert!(
+        graph
+            .resources
+            .iter()
+            .all(|r| r.resource_type.starts_with("Microsoft."))
+    );
+}
+
+async fn graph_answer(server: &MockServer, body: serde_json::Value) {
+    Mock::given(method("POST"))
+        .and(path("/providers/Microsoft.ResourceGraph/resources"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(body))
+        .mount(server)
+        .await;
+}
+
+fn graph_coverage(scan: &Scan) -> Vec<(String, String, String)> {
+    scan.coverage
+        .iter()
+        .filter(|c| c.service == service::RESOURCE_GRAPH)
+        .map(|c| {
+            (
+                c.scope_id.clone(),
+                c.status.to_string(),
+                c.message.clone().unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn truncated_resource_graph_result_is_error_coverage_naming_the_query() {
+    let server = MockServer::start().await;
+    mount_common(&server).await;
+    let vm = json!({"id": format!("/subscriptions/{SUB_A}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm-web-01"),
+                    "name": "vm-web-01", "type": "Microsoft.Compute/virtualMachines", "location": "westeurope"});
+    // No $skipToken although rows were left out: the REST reference's `resultTruncated`.
+    graph_answer(
+        &server,
+        json!({"totalRecords": 5000, "count": 1, "resultTruncated": "true", "facets": [],
+               "data": [graph_row(vm, SUB_A, "rg-web", "")]}),
+    )
+    .await;
+    let mut cfg = config(&server.uri());
+    cfg.mode = InventoryMode::ResourceGraph;
+    let c = connect(&cfg, &[]).await;
+    let s = scan(&c, &c.scopes().await.unwrap()).await;
+
+    // The row that did arrive is kept; every subscription of the query is marked.
+    assert_eq!(s.resources.len(), 1);
+    let cov = graph_coverage(&s);
+    assert_eq!(cov.len(), 3, "{cov:?}");
+    for (sub, status, message) in &cov {
+        assert_eq!(status, "error", "{sub}");
+        assert!(message.contains("resultTruncated = true"), "{message}");
+        assert!(message.contains(RESOURCE_GRAPH_QUERY), "{message}");
+    }
+}
+
+#[tokio::test]
+async fn resource_graph_row_without_subscription_id_is_error_coverage_not_a_silent_drop() {
+    let server = MockServer::start().await;
+    mount_common(&server).await;
+    let vm_id = format!(
+        "/subscriptions/{SUB_A}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm-web-01"
+    );
+    let mut row = graph_row(
+        json!({"id": vm_id, "name": "vm-web-01", "type": "Microsoft.Compute/virtualMachines",
+               "location": "westeurope"}),
+        SUB_A,
+        "rg-web",
+        "",
+    );
+    row.as_object_mut().unwrap().remove("subscriptionId");
+    graph_answer(
+        &server,
+        json!({"totalRecords": 1, "count": 1, "resultTruncated": "false", "facets": [], "data": [row]}),
+    )
+    .await;
+    let mut cfg = config(&server.uri());
+    cfg.mode = InventoryMode::ResourceGraph;
+    let c = connect(&cfg, &[]).await;
+    let s = scan(&c, &c.scopes().await.unwrap()).await;
+
+    let cov = graph_coverage(&s);
+    let a = cov.iter().find(|(sub, _, _)| sub == SUB_A).unwrap();
+    assert_eq!(a.1, "error");
+    assert!(
+        a.2.contains("without subscriptionId") && a.2.contains(&vm_id),
+        "{}",
+        a.2
+    );
+    // The other subscriptions' answers are whole.
+    assert!(
+        cov.iter()
+            .filter(|(sub, _, _)| sub != SUB_A)
+            .all(|(_, st, _)| st == "scanned"),
+        "{cov:?}"
+    );
 }
