@@ -921,3 +921,56 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
     assert!(want.len() == one.unregistered.len() + one.excluded.len());
     assert_eq!(listed, want);
 }
+
+#[test]
+fn unfilled_classification_or_material_use_is_cb_facts_and_counts_as_material() {
+    use crate::register::Fact;
+    let scan = scan_on(
+        "2026-03-01",
+        vec![bucket("b1", Some("VA-1"), "eu-west-1", &[])],
+        vec![],
+    );
+    let mut a = compliant("VA-1");
+    a.classification = None;
+    a.mark_unfilled(Fact::Classification);
+    a.mark_unfilled(Fact::Material);
+    let e = eval(vec![a.clone()], &scan);
+    let f: Vec<_> = e.findings.iter().filter(|f| f.code == "CB-FACTS").collect();
+    assert_eq!(f.len(), 1, "{:?}", codes(&e));
+    assert!(
+        f[0].message.contains("classification") && f[0].message.contains("material cloud use"),
+        "{}",
+        f[0].message
+    );
+    // Filled in: quiet.
+    assert!(!has(&eval(vec![compliant("VA-1")], &scan), "CB-FACTS"));
+    // Not in cloud (no resources, nothing declared): quiet as well.
+    let mut idle = a;
+    idle.cloud_type = None;
+    assert!(!has(
+        &eval(vec![idle], &scan_on("2026-03-01", vec![], vec![])),
+        "CB-FACTS"
+    ));
+}
+
+#[test]
+fn a_blank_sub_processors_cell_is_a_missing_characteristic_but_geen_is_an_answer() {
+    use crate::register::Fact;
+    let scan = scan_on(
+        "2026-03-01",
+        vec![bucket("b1", Some("VA-1"), "eu-west-1", &[])],
+        vec![],
+    );
+    let mut blank = compliant("VA-1");
+    blank.mark_unfilled(Fact::SubProcessors);
+    let e = eval(vec![blank], &scan);
+    let chr: Vec<_> = e.findings.iter().filter(|f| f.code == "CB-CHAR").collect();
+    assert_eq!(chr.len(), 1, "{:?}", codes(&e));
+    assert!(
+        chr[0].message.contains("sub-processors"),
+        "{}",
+        chr[0].message
+    );
+    // `geen`: an empty list that is an answer.
+    assert!(!has(&eval(vec![compliant("VA-1")], &scan), "CB-CHAR"));
+}
