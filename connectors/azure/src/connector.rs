@@ -63,11 +63,11 @@ fn detail_coverage(
 }
 
 const API_SUBSCRIPTIONS: &str = "2022-12-01";
-const API_RESOURCES: &str = "2021-04-01";
+const API_RESOURCES: &str = "2025-04-01";
 const API_STORAGE: &str = "2023-05-01";
-const API_SQL: &str = "2021-11-01";
+const API_SQL: &str = "2023-08-01";
 const API_MANAGEMENT_GROUPS: &str = "2020-05-01";
-const API_RESOURCE_GRAPH: &str = "2021-03-01";
+const API_RESOURCE_GRAPH: &str = "2024-04-01";
 const API_COSMOS_DB: &str = "2025-10-15";
 const API_RECOVERY_SERVICES: &str = "2025-08-01";
 const API_DATA_PROTECTION: &str = "2025-07-01";
