@@ -33,6 +33,7 @@ const EEA_CSV: &str = include_str!("../catalog/eea.csv");
 const ADEQUACY_CSV: &str = include_str!("../catalog/adequacy.csv");
 const C2000_CSV: &str = include_str!("../catalog/c2000.csv");
 const COUNTRIES_CSV: &str = include_str!("../catalog/countries.csv");
+const PROVIDERS_CSV: &str = include_str!("../catalog/providers.csv");
 const VERSION: &str = include_str!("../catalog/VERSION");
 
 /// The jurisdiction class of a location on a date, from best to worst.
@@ -208,6 +209,38 @@ impl AdequacyDecision {
     }
 }
 
+/// Who a provider or sub-processor answers to: its parent company, the country of that
+/// parent's home jurisdiction, and the laws there that reach its data wherever it is kept
+/// (`providers.csv`, `[[provider]]` in an override file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProviderFacts {
+    /// Key: `aws`, `azure`, `gcp` for the scanned providers; any other name for a
+    /// sub-processor.
+    pub provider: String,
+    /// Lower-case words that name it in the register (matched as substrings).
+    pub aliases: Vec<String>,
+    /// Display name.
+    pub name: String,
+    /// Parent company.
+    pub parent: String,
+    /// ISO alpha-2 country of the parent's home jurisdiction.
+    pub home_country: String,
+    /// Laws of that jurisdiction that reach the provider's data outside it.
+    pub laws: Vec<String>,
+    /// Where the facts come from (URLs).
+    pub sources: Vec<String>,
+    /// Free-text note.
+    pub note: String,
+}
+
+impl ProviderFacts {
+    /// Whether `name` (a register cell) names this provider.
+    pub fn matches(&self, name: &str) -> bool {
+        let l = name.to_ascii_lowercase();
+        self.aliases.iter().any(|a| l.contains(a.as_str()))
+    }
+}
+
 /// Settings that change the class of a country for a particular provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClassifyOptions {
@@ -295,6 +328,8 @@ pub struct Catalog {
     countries: BTreeMap<String, String>,
     /// Cloud Asset Inventory service (`spanner.googleapis.com`) → catalog product (`spanner`).
     gcp_services: BTreeMap<String, String>,
+    /// Provider facts by key.
+    providers: BTreeMap<String, ProviderFacts>,
     version: String,
 }
 
@@ -389,6 +424,24 @@ struct CountryRow {
     note: String,
 }
 
+/// A row of `providers.csv` and of `[[provider]]` in an override file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProviderRow {
+    provider: String,
+    #[serde(default)]
+    aliases: String,
+    #[serde(default)]
+    name: String,
+    parent: String,
+    home_country: String,
+    #[serde(default)]
+    laws: String,
+    sources: String,
+    #[serde(default)]
+    note: String,
+}
+
 /// The run-time override file (TOML). Entries replace built-in entries with the same key
 /// and add new ones; `c2000_excluded`, when present, replaces the default list.
 #[derive(Debug, Default, Deserialize)]
@@ -404,6 +457,8 @@ struct OverrideFile {
     adequacy: Vec<AdequacyRow>,
     #[serde(default)]
     country: Vec<CountryRow>,
+    #[serde(default)]
+    provider: Vec<ProviderRow>,
 }
 
 /// Collects problems while parsing so every one is reported at once.
@@ -528,6 +583,7 @@ impl Catalog {
             c2000: BTreeSet::new(),
             countries: BTreeMap::new(),
             gcp_services: BTreeMap::new(),
+            providers: BTreeMap::new(),
             version: String::new(),
         };
         for (file, provider, text) in [
@@ -591,6 +647,9 @@ impl Catalog {
                 catalog.countries.insert(c, row.name);
             }
         }
+        for (at, row) in read_csv::<ProviderRow>("providers.csv", PROVIDERS_CSV, &mut problems) {
+            catalog.add_provider(&at, row, &mut problems);
+        }
         let mut hasher = Sha256::new();
         for text in [
             AWS_CSV,
@@ -602,6 +661,7 @@ impl Catalog {
             ADEQUACY_CSV,
             C2000_CSV,
             COUNTRIES_CSV,
+            PROVIDERS_CSV,
         ] {
             hasher.update(text.as_bytes());
         }
@@ -674,6 +734,10 @@ impl Catalog {
             if let Some(c) = problems.country(&at, &row.country) {
                 self.countries.insert(c, row.name);
             }
+        }
+        for (i, row) in file.provider.into_iter().enumerate() {
+            let at = format!("{name} [[provider]] #{}", i + 1);
+            self.add_provider(&at, row, &mut problems);
         }
         self.check_references(&mut problems);
         if !problems.0.is_empty() {
@@ -775,6 +839,42 @@ impl Catalog {
         }
     }
 
+    fn add_provider(&mut self, at: &str, row: ProviderRow, problems: &mut Problems) {
+        let key = row.provider.trim().to_ascii_lowercase();
+        if key.is_empty() {
+            problems.push(at, "empty provider key (aws, azure, gcp or a sub-processor name)");
+            return;
+        }
+        let country = problems.country(at, &row.home_country);
+        let sources = split_plus(&row.sources);
+        if sources.is_empty() {
+            problems.push(
+                at,
+                format!("provider '{key}' cites no source: name where its facts come from in 'sources'"),
+            );
+        }
+        let mut aliases = split_plus(&row.aliases.to_ascii_lowercase());
+        if aliases.is_empty() {
+            aliases.push(key.clone());
+        }
+        if let Some(home_country) = country {
+            let name = non_empty(&row.name).unwrap_or_else(|| key.clone());
+            self.providers.insert(
+                key.clone(),
+                ProviderFacts {
+                    provider: key,
+                    aliases,
+                    name,
+                    parent: row.parent.trim().to_string(),
+                    home_country,
+                    laws: split_plus(&row.laws),
+                    sources,
+                    note: row.note.trim().to_string(),
+                },
+            );
+        }
+    }
+
     /// Cross-checks: pairs, parents and components must exist.
     fn check_references(&self, problems: &mut Problems) {
         for ((provider, location), e) in &self.entries {
@@ -792,6 +892,28 @@ impl Catalog {
                 }
             }
         }
+    }
+
+    /// Every provider's facts, by key.
+    pub fn provider_facts(&self) -> impl Iterator<Item = &ProviderFacts> {
+        self.providers.values()
+    }
+
+    /// The facts of a scanned provider.
+    pub fn facts_of(&self, provider: Provider) -> Option<&ProviderFacts> {
+        self.providers.get(provider.as_str())
+    }
+
+    /// The facts of the providers and sub-processors a register cell names.
+    pub fn facts_named(&self, name: &str) -> impl Iterator<Item = &ProviderFacts> {
+        self.providers.values().filter(move |p| p.matches(name))
+    }
+
+    /// Whether `country` is an EEA member on `date`.
+    pub fn is_eea_member(&self, country: &str, date: NaiveDate) -> bool {
+        self.eea.iter().any(|m| {
+            m.country == country && m.since <= date && m.until.is_none_or(|u| date <= u)
+        })
     }
 
     /// The catalog's version: data date plus a digest of the data (and of any override).

@@ -19,7 +19,9 @@ pub mod scan;
 pub mod taxonomy;
 pub mod visibility;
 
-pub use catalog::{Catalog, CatalogError, ClassifyOptions, JurisdictionClass, Placement};
+pub use catalog::{
+    Catalog, CatalogError, ClassifyOptions, JurisdictionClass, Placement, ProviderFacts,
+};
 pub use connector::{Connector, ConnectorError, Observation};
 pub use model::{Coverage, CoverageStatus, Provider, Resource, ResourceGroup, Scope, ScopeKind};
 pub use scan::{ScanData, ScanMeta, coverage_percent};

@@ -749,3 +749,82 @@ fn every_product_service_maps_to_a_product() {
         );
     }
 }
+
+#[test]
+fn every_scanned_provider_has_facts_with_a_home_jurisdiction_and_cited_sources() {
+    for p in Provider::ALL {
+        let f = shared().facts_of(p).unwrap_or_else(|| panic!("{p} has no facts"));
+        assert_eq!(f.home_country, "US", "{p}");
+        assert!(f.laws.iter().any(|l| l.contains("CLOUD Act")), "{p}");
+        assert!(f.laws.iter().any(|l| l.contains("FISA 702")), "{p}");
+        assert!(!f.parent.is_empty(), "{p}");
+    }
+    for f in shared().provider_facts() {
+        assert!(
+            !f.sources.is_empty() && f.sources.iter().all(|s| s.starts_with("https://")),
+            "{} must cite https sources: {:?}",
+            f.provider,
+            f.sources
+        );
+    }
+}
+
+#[test]
+fn a_register_name_finds_its_provider_and_a_sub_processor_by_alias() {
+    let c = shared();
+    let keys = |name: &str| -> Vec<String> {
+        c.facts_named(name).map(|f| f.provider.clone()).collect()
+    };
+    assert_eq!(keys("Amazon Web Services EMEA SARL"), ["aws"]);
+    assert_eq!(keys("Microsoft Ireland Operations Ltd"), ["azure"]);
+    assert_eq!(keys("Cloudflare, Inc."), ["cloudflare"]);
+    assert!(keys("Leverancier BV").is_empty());
+}
+
+#[test]
+fn override_file_replaces_a_providers_facts_and_adds_a_sub_processor() {
+    let c = cat()
+        .with_override_str(
+            "override.toml",
+            r#"
+[[provider]]
+provider = "aws"
+aliases = "aws+amazon"
+parent = "Amazon European Sovereign Cloud"
+home_country = "DE"
+sources = "https://example.org/contract"
+
+[[provider]]
+provider = "stackit"
+parent = "Schwarz Gruppe"
+home_country = "DE"
+sources = "https://example.org/stackit"
+"#,
+        )
+        .unwrap();
+    assert_eq!(c.facts_of(Provider::Aws).unwrap().home_country, "DE");
+    assert!(c.facts_of(Provider::Aws).unwrap().laws.is_empty());
+    assert!(c.is_eea_member("DE", d("2026-01-01")));
+    assert_eq!(c.facts_named("STACKIT GmbH").count(), 1);
+    assert!(c.version().contains("+override."));
+}
+
+#[test]
+fn override_provider_without_source_or_with_a_bad_country_is_refused_with_both_problems() {
+    let err = cat()
+        .with_override_str(
+            "override.toml",
+            r#"
+[[provider]]
+provider = "x"
+parent = "X"
+home_country = "usa"
+sources = ""
+"#,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("[[provider]] #1"), "{err}");
+    assert!(err.contains("cites no source"), "{err}");
+    assert!(err.contains("'usa' is not an ISO 3166-1"), "{err}");
+}
