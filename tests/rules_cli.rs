@@ -26,6 +26,7 @@ const RELEASED_CODES: &[&str] = &[
     "CB-SUPPRESS-EXPIRED",
     "CB-SUPPRESS-UNMATCHED",
     "CB-FACTS",
+    "CB-CONC",
 ];
 
 #[test]

@@ -111,6 +111,9 @@ pub struct Evaluation {
     pub by_class: BTreeMap<JurisdictionClass, usize>,
     /// Resources by provider.
     pub by_provider: BTreeMap<Provider, usize>,
+    /// Data-bearing resources by provider.
+    #[serde(default)]
+    pub data_bearing_by_provider: BTreeMap<Provider, usize>,
     /// Coverage: share of entries without a gap, percent.
     pub coverage_percent: f64,
     /// Findings dropped by `allow` overrides, per code.
@@ -303,7 +306,7 @@ impl<'c> Emitter<'c> {
 }
 
 /// Maps the free-text provider names of the register to scanned providers.
-fn register_providers(a: &Activity) -> BTreeSet<Provider> {
+pub(crate) fn register_providers(a: &Activity) -> BTreeSet<Provider> {
     let mut out = BTreeSet::new();
     for p in &a.providers {
         let l = p.to_ascii_lowercase();
@@ -509,6 +512,7 @@ impl<'c> Evaluator<'c> {
             registered_total: 0,
             by_class: BTreeMap::new(),
             by_provider: BTreeMap::new(),
+            data_bearing_by_provider: BTreeMap::new(),
             coverage_percent: coverage_percent(coverage),
             allowed: BTreeMap::new(),
         };
@@ -562,6 +566,7 @@ fn finish_scan(
         type_names,
         providers: scanned_providers,
         by_provider,
+        data_bearing_by_provider,
         by_class,
         data_bearing,
         registered,
@@ -569,6 +574,7 @@ fn finish_scan(
         unregistered,
         ..
     } = part;
+    eval.data_bearing_by_provider = data_bearing_by_provider;
     em.out = findings;
     eval.by_provider = by_provider;
     eval.by_class = by_class;
@@ -663,6 +669,7 @@ fn finish_scan(
                 &facts,
                 ac.first_resource.as_ref(),
                 &scanned_providers,
+                date,
             );
             facts_out.push(facts);
         }
@@ -705,6 +712,7 @@ fn finish_scan(
         em.out.extend(findings);
         eval.activities.extend(facts);
     }
+    concentration_rule(ctx, em, eval);
 
     eval.findings = finish(ctx, std::mem::take(&mut em.out), date, &mut eval.allowed);
 }
@@ -728,6 +736,7 @@ struct Part {
     /// Providers with resources (the caller adds those with scanned coverage).
     providers: BTreeSet<Provider>,
     by_provider: BTreeMap<Provider, usize>,
+    data_bearing_by_provider: BTreeMap<Provider, usize>,
     by_class: BTreeMap<JurisdictionClass, usize>,
     data_bearing: usize,
     registered: usize,
@@ -767,6 +776,7 @@ impl Part {
             type_names: Vec::new(),
             providers: BTreeSet::new(),
             by_provider: BTreeMap::new(),
+            data_bearing_by_provider: BTreeMap::new(),
             by_class: BTreeMap::new(),
             data_bearing: 0,
             registered: 0,
@@ -833,6 +843,7 @@ fn merge(a: &mut Part, b: Part) {
         type_names,
         providers,
         by_provider,
+        data_bearing_by_provider,
         by_class,
         data_bearing,
         registered,
@@ -899,6 +910,9 @@ fn merge(a: &mut Part, b: Part) {
     for (k, v) in by_class {
         *a.by_class.entry(k).or_insert(0) += v;
     }
+    for (k, v) in data_bearing_by_provider {
+        *a.data_bearing_by_provider.entry(k).or_insert(0) += v;
+    }
     a.data_bearing += data_bearing;
     a.registered += registered;
     a.excluded.extend(excluded);
@@ -934,6 +948,7 @@ fn scan_part(pass: Pass<'_, '_>, resources: &[Resource], offset: usize, reserve:
         let data_bearing = r.category.is_data_bearing();
         if data_bearing {
             pt.data_bearing += 1;
+            *pt.data_bearing_by_provider.entry(r.provider).or_insert(0) += 1;
         }
         let opts = ClassifyOptions {
             dpf_certified: ctx.rules.dpf(r.provider),
@@ -1184,6 +1199,7 @@ fn activity_rules(
     f: &ActivityFacts,
     sample: Option<&Resource>,
     scanned: &BTreeSet<Provider>,
+    date: NaiveDate,
 ) {
     let lang = em.ctx.lang;
     let linked = f.resources > 0;
@@ -1532,6 +1548,51 @@ fn activity_rules(
         }
     }
 
+    // Condition 6: market concentration and political and geographic spread. Special
+    // categories or a key register on a provider under a non-EU jurisdiction need an exit
+    // strategy or an explain.
+    if in_cloud
+        && (a.has_special_categories() || a.has_basisregistratie())
+        && a.exit_strategy != Some(true)
+        && a.explain_reference.trim().is_empty()
+    {
+        let reach = super::concentration::non_eea_reach(em.ctx.catalog, a, f, date);
+        if !reach.is_empty() {
+            let what_nl = if a.has_special_categories() {
+                "bijzondere persoonsgegevens"
+            } else {
+                "een basisregistratie"
+            };
+            let what_en = if a.has_special_categories() {
+                "special-category data"
+            } else {
+                "a key register"
+            };
+            let who = reach
+                .iter()
+                .map(|p| {
+                    if p.laws.is_empty() {
+                        format!("{} ({})", p.name, p.home_country)
+                    } else {
+                        format!("{} ({}: {})", p.name, p.home_country, p.laws.join(", "))
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            em.activity(
+                "CB-CONC",
+                a,
+                sample,
+                None,
+                t!(
+                    lang,
+                    msg!("'{name}' verwerkt {what_nl} bij een dienstverlener onder niet-EU-recht ({who}), zonder exitstrategie en zonder explain."),
+                    msg!("'{name}' processes {what_en} with a provider under non-EU law ({who}), without an exit strategy and without an explain."),
+                ),
+            );
+        }
+    }
+
     if linked && !a.declared_locations.is_empty() {
         for l in &f.locations {
             if !is_declared(em.ctx, a, l) {
@@ -1587,6 +1648,32 @@ fn activity_rules(
                 msg!("'{name}' is in use on {list}, but the scan found no resources for it."),
             ),
         );
+    }
+}
+
+/// Condition 6 at organisation level: more than `rules.max_provider_share` percent of the
+/// material activities depend on one provider.
+fn concentration_rule(ctx: &Context<'_>, em: &mut Emitter<'_>, eval: &Evaluation) {
+    let lang = ctx.lang;
+    let c = super::concentration::concentration(ctx.register, eval);
+    let max = f64::from(ctx.rules.max_provider_share);
+    for p in &c.providers {
+        let share = c.share(p.material);
+        if c.material_total < ctx.rules.concentration_min_activities.max(1) || share <= max {
+            continue;
+        }
+        let (n, total, provider) = (p.material, c.material_total, p.provider);
+        if let Some(mut f) = em.base(
+            "CB-CONC",
+            t!(
+                lang,
+                msg!("{n} van de {total} materiële verwerkingen ({share:.0} %) hangen af van {provider}; de drempel is {max:.0} %."),
+                msg!("{n} of the {total} material activities ({share:.0} %) depend on {provider}; the threshold is {max:.0} %."),
+            ),
+        ) {
+            f.provider = Some(provider);
+            em.out.push(f);
+        }
     }
 }
 

@@ -10,6 +10,7 @@
 //! the tool.
 
 mod checks;
+pub mod concentration;
 mod pack;
 mod settings;
 pub(crate) mod shared;

@@ -33,6 +33,7 @@ pub const KNOWN_CODES: &[&str] = &[
     "CB-STALE",
     "CB-SUPPRESS-EXPIRED",
     "CB-SUPPRESS-UNMATCHED",
+    "CB-CONC",
 ];
 
 /// One rule as described by a pack.

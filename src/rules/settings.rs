@@ -26,6 +26,22 @@ pub struct RuleSettings {
     /// Tag keys that carry a classification (rubricering) on a resource.
     #[serde(default = "default_classification_keys")]
     pub classification_tag_keys: Vec<String>,
+    /// CB-CONC: the largest share (percent, 1–100) of the material activities that may
+    /// depend on one provider before it is reported as concentration (default 75).
+    #[serde(default = "default_max_provider_share")]
+    pub max_provider_share: u8,
+    /// CB-CONC: below this many material activities the share on one provider says little
+    /// and is not reported (default 10).
+    #[serde(default = "default_concentration_min_activities")]
+    pub concentration_min_activities: usize,
+}
+
+fn default_concentration_min_activities() -> usize {
+    10
+}
+
+fn default_max_provider_share() -> u8 {
+    75
 }
 
 fn default_dpf() -> BTreeMap<Provider, bool> {
@@ -43,6 +59,8 @@ impl Default for RuleSettings {
             suppress: Vec::new(),
             dpf_certified: default_dpf(),
             classification_tag_keys: default_classification_keys(),
+            max_provider_share: default_max_provider_share(),
+            concentration_min_activities: default_concentration_min_activities(),
         }
     }
 }

@@ -1047,3 +1047,124 @@ fn a_rijksoverheid_export_alone_says_what_to_fill_in_and_with_its_annex_gives_th
         codes(&e)
     );
 }
+
+#[test]
+fn cb_conc_special_categories_or_key_register_on_a_us_parent_need_exit_or_explain() {
+    let scan = scan_on(
+        "2025-06-01",
+        vec![bucket("a", Some("VA-1"), "eu-west-1", &[])],
+        vec![],
+    );
+    // (special categories, key register, exit strategy, explain, sub-processor, fires)
+    let cases: &[(bool, bool, bool, &str, &str, bool)] = &[
+        (true, false, false, "", "", true),
+        (false, true, false, "", "", true),
+        (true, false, true, "", "", false),
+        (true, false, false, "CIO-2025-1", "", false),
+        (false, false, false, "", "", false),
+        (false, true, false, "", "Cloudflare, Inc.", true),
+    ];
+    for &(special, basis, exit, explain, sub, fires) in cases {
+        let mut a = compliant("VA-1");
+        a.personal_data = special;
+        if special {
+            a.special_categories = vec![SpecialCategory::Health];
+        }
+        if basis {
+            a.basisregistraties = vec!["BRP".into()];
+        }
+        a.exit_strategy = Some(exit);
+        a.explain_reference = explain.into();
+        if !sub.is_empty() {
+            a.sub_processors = vec![sub.into()];
+        }
+        let e = eval(vec![a], &scan);
+        assert_eq!(
+            has(&e, "CB-CONC"),
+            fires,
+            "special {special} basis {basis} exit {exit} explain '{explain}': {:?}",
+            codes(&e)
+        );
+        if fires {
+            let f = e.findings.iter().find(|f| f.code == "CB-CONC").unwrap();
+            assert!(f.message.contains("CLOUD Act"), "{}", f.message);
+            assert_eq!(f.activity_id.as_deref(), Some("VA-1"));
+        }
+    }
+}
+
+#[test]
+fn cb_conc_a_provider_under_eea_law_by_override_is_not_reported() {
+    let cat = catalog()
+        .clone()
+        .with_override_str(
+            "o.toml",
+            "[[provider]]\nprovider = \"aws\"\naliases = \"aws+amazon\"\nparent = \"EU\"\nhome_country = \"DE\"\nsources = \"https://example.org/x\"\n",
+        )
+        .unwrap();
+    let mut a = compliant("VA-1");
+    a.basisregistraties = vec!["BRK".into()];
+    a.exit_strategy = Some(false);
+    let register = Register {
+        source: "test".into(),
+        activities: vec![a],
+    };
+    let run = Run::default();
+    let ctx = Context {
+        organisation: run.org,
+        register: &register,
+        catalog: &cat,
+        pack: pack(),
+        rules: &run.rules,
+        matching: &run.matching,
+        lang: Lang::En,
+    };
+    let scan = scan_on(
+        "2025-06-01",
+        vec![bucket("a", Some("VA-1"), "eu-west-1", &[])],
+        vec![],
+    );
+    let e = evaluate(&ctx, &scan, None);
+    assert!(has(&e, "CB-EXIT"), "{:?}", codes(&e));
+    assert!(!has(&e, "CB-CONC"), "{:?}", codes(&e));
+}
+
+#[test]
+fn cb_conc_share_of_material_activities_on_one_provider_against_the_threshold() {
+    // (material activities, of which on AWS (rest declared Azure), threshold, min, fires)
+    let cases: &[(usize, usize, u8, usize, bool)] = &[
+        (10, 8, 75, 10, true),
+        (10, 7, 75, 10, false),
+        (10, 10, 100, 10, false),
+        (9, 9, 75, 10, false),
+        (4, 3, 50, 2, true),
+    ];
+    for &(n, on_aws, max, min, fires) in cases {
+        let activities: Vec<Activity> = (0..n)
+            .map(|i| {
+                let mut a = compliant(&format!("VA-{i}"));
+                if i >= on_aws {
+                    a.providers = vec!["Microsoft Azure".into()];
+                }
+                a
+            })
+            .collect();
+        let resources = (0..on_aws)
+            .map(|i| bucket(&format!("b{i}"), Some(&format!("VA-{i}")), "eu-west-1", &[]))
+            .collect();
+        let mut run = Run::default();
+        run.rules.max_provider_share = max;
+        run.rules.concentration_min_activities = min;
+        let e = run.eval(activities, &scan_on("2025-06-01", resources, vec![]));
+        let org: Vec<&Finding> = e
+            .findings
+            .iter()
+            .filter(|f| f.code == "CB-CONC" && f.activity_id.is_none())
+            .collect();
+        assert_eq!(!org.is_empty(), fires, "{n} {on_aws} {max} {min}: {org:?}");
+        if fires {
+            assert_eq!(org[0].provider, Some(Provider::Aws));
+            assert!(org[0].message.contains(&format!("{on_aws} of the {n}")), "{}", org[0].message);
+        }
+    }
+}
