@@ -54,13 +54,13 @@ impl Concentration {
 
     /// The provider with the most material activities (the first on a tie).
     pub fn largest(&self) -> Option<&ProviderRow> {
-        self.providers
-            .iter()
-            .filter(|p| p.material > 0)
-            .fold(None, |best: Option<&ProviderRow>, p| match best {
+        self.providers.iter().filter(|p| p.material > 0).fold(
+            None,
+            |best: Option<&ProviderRow>, p| match best {
                 Some(b) if b.material >= p.material => Some(b),
                 _ => Some(p),
-            })
+            },
+        )
     }
 }
 

@@ -1164,7 +1164,11 @@ fn cb_conc_share_of_material_activities_on_one_provider_against_the_threshold() 
         assert_eq!(!org.is_empty(), fires, "{n} {on_aws} {max} {min}: {org:?}");
         if fires {
             assert_eq!(org[0].provider, Some(Provider::Aws));
-            assert!(org[0].message.contains(&format!("{on_aws} of the {n}")), "{}", org[0].message);
+            assert!(
+                org[0].message.contains(&format!("{on_aws} of the {n}")),
+                "{}",
+                org[0].message
+            );
         }
     }
 }

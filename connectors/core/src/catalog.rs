@@ -842,7 +842,10 @@ impl Catalog {
     fn add_provider(&mut self, at: &str, row: ProviderRow, problems: &mut Problems) {
         let key = row.provider.trim().to_ascii_lowercase();
         if key.is_empty() {
-            problems.push(at, "empty provider key (aws, azure, gcp or a sub-processor name)");
+            problems.push(
+                at,
+                "empty provider key (aws, azure, gcp or a sub-processor name)",
+            );
             return;
         }
         let country = problems.country(at, &row.home_country);
@@ -850,7 +853,9 @@ impl Catalog {
         if sources.is_empty() {
             problems.push(
                 at,
-                format!("provider '{key}' cites no source: name where its facts come from in 'sources'"),
+                format!(
+                    "provider '{key}' cites no source: name where its facts come from in 'sources'"
+                ),
             );
         }
         let mut aliases = split_plus(&row.aliases.to_ascii_lowercase());
@@ -911,9 +916,9 @@ impl Catalog {
 
     /// Whether `country` is an EEA member on `date`.
     pub fn is_eea_member(&self, country: &str, date: NaiveDate) -> bool {
-        self.eea.iter().any(|m| {
-            m.country == country && m.since <= date && m.until.is_none_or(|u| date <= u)
-        })
+        self.eea
+            .iter()
+            .any(|m| m.country == country && m.since <= date && m.until.is_none_or(|u| date <= u))
     }
 
     /// The catalog's version: data date plus a digest of the data (and of any override).

@@ -753,7 +753,9 @@ fn every_product_service_maps_to_a_product() {
 #[test]
 fn every_scanned_provider_has_facts_with_a_home_jurisdiction_and_cited_sources() {
     for p in Provider::ALL {
-        let f = shared().facts_of(p).unwrap_or_else(|| panic!("{p} has no facts"));
+        let f = shared()
+            .facts_of(p)
+            .unwrap_or_else(|| panic!("{p} has no facts"));
         assert_eq!(f.home_country, "US", "{p}");
         assert!(f.laws.iter().any(|l| l.contains("CLOUD Act")), "{p}");
         assert!(f.laws.iter().any(|l| l.contains("FISA 702")), "{p}");
@@ -772,9 +774,8 @@ fn every_scanned_provider_has_facts_with_a_home_jurisdiction_and_cited_sources()
 #[test]
 fn a_register_name_finds_its_provider_and_a_sub_processor_by_alias() {
     let c = shared();
-    let keys = |name: &str| -> Vec<String> {
-        c.facts_named(name).map(|f| f.provider.clone()).collect()
-    };
+    let keys =
+        |name: &str| -> Vec<String> { c.facts_named(name).map(|f| f.provider.clone()).collect() };
     assert_eq!(keys("Amazon Web Services EMEA SARL"), ["aws"]);
     assert_eq!(keys("Microsoft Ireland Operations Ltd"), ["azure"]);
     assert_eq!(keys("Cloudflare, Inc."), ["cloudflare"]);
