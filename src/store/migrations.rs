@@ -29,7 +29,11 @@ mod tests {
 
     #[test]
     fn migrations_are_numbered_consecutively_from_one_on_both_backends() {
-        assert_eq!(latest(), pg_latest(), "both backends at the same schema version");
+        assert_eq!(
+            latest(),
+            pg_latest(),
+            "both backends at the same schema version"
+        );
         for (i, (v, sql)) in MIGRATIONS.iter().chain(PG_MIGRATIONS).enumerate() {
             let i = i % MIGRATIONS.len();
             assert_eq!(*v, i as i64 + 1);

@@ -291,7 +291,10 @@ mod tests {
             "postgres://scanner@db.example/census?password=hunter2",
         ] {
             let err = PgLocation::parse(url).unwrap_err().to_string();
-            assert!(err.contains("PGPASSWORD") && err.contains(".pgpass"), "{err}");
+            assert!(
+                err.contains("PGPASSWORD") && err.contains(".pgpass"),
+                "{err}"
+            );
             assert!(!err.contains("hunter2"), "{err}");
         }
     }

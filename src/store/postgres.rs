@@ -108,7 +108,12 @@ fn now() -> DateTime<Utc> {
 fn describe(e: &tokio_postgres::Error) -> String {
     match e.as_db_error() {
         Some(db) => {
-            let mut m = format!("{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code());
+            let mut m = format!(
+                "{}: {} (SQLSTATE {})",
+                db.severity(),
+                db.message(),
+                db.code().code()
+            );
             if let Some(d) = db.detail() {
                 m.push_str(&format!("; {d}"));
             }
@@ -192,7 +197,9 @@ impl PgStore {
         config.application_name("cloudcensus");
         let tls = match loc.tls {
             TlsMode::Disable => None,
-            _ => Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(&loc)?)),
+            _ => Some(tokio_postgres_rustls::MakeRustlsConnect::new(tls_config(
+                &loc,
+            )?)),
         };
         let client = rt.block_on(async {
             let client = match tls {
@@ -247,11 +254,8 @@ impl PgStore {
     }
 
     fn schema_version(&self) -> Result<Option<i64>> {
-        let exists: bool = self.query(
-            "SELECT to_regclass('cloudcensus_schema') IS NOT NULL",
-            &[],
-        )?[0]
-            .get(0);
+        let exists: bool =
+            self.query("SELECT to_regclass('cloudcensus_schema') IS NOT NULL", &[])?[0].get(0);
         if !exists {
             return Ok(None);
         }
@@ -403,7 +407,12 @@ impl PgStore {
         Ok((h.finish(&meta), n))
     }
 
-    fn fetch_resources(&self, scan: &str, seq: i64, from_ord: i64) -> Result<(i64, Vec<Result<Resource>>)> {
+    fn fetch_resources(
+        &self,
+        scan: &str,
+        seq: i64,
+        from_ord: i64,
+    ) -> Result<(i64, Vec<Result<Resource>>)> {
         let rows = self.query(
             "SELECT ord, provider, scope_id, resource_id, resource_type, category, name,
                     location, replicas, resource_group, tags, created_at
@@ -475,7 +484,9 @@ fn connect_error(loc: &PgLocation, e: tokio_postgres::Error) -> StoreError {
     use tokio_postgres::error::SqlState;
     if let Some(db) = e.as_db_error() {
         let code = db.code();
-        if code == &SqlState::INVALID_PASSWORD || code == &SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+        if code == &SqlState::INVALID_PASSWORD
+            || code == &SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
             return StoreError::AuthFailed {
                 host: loc.host.clone(),
                 dbname: loc.dbname.clone(),
@@ -646,7 +657,9 @@ impl ScanWriter for PgWriter<'_> {
 
     fn add_resource(&mut self, r: &Resource) -> Result<()> {
         let Some(copy) = self.copy.as_mut() else {
-            return Err(StoreError::InvalidMeta("the scan's COPY was already closed".into()));
+            return Err(StoreError::InvalidMeta(
+                "the scan's COPY was already closed".into(),
+            ));
         };
         let ord = self.resources;
         let created = r.created_at.as_ref().map(hash::timestamp);
@@ -734,7 +747,9 @@ impl ScanWriter for PgWriter<'_> {
              ORDER BY commit_seq DESC LIMIT 1",
             &[&m.organisation],
         )?;
-        let prev: String = head.first().map_or_else(|| GENESIS.to_string(), |r| r.get(0));
+        let prev: String = head
+            .first()
+            .map_or_else(|| GENESIS.to_string(), |r| r.get(0));
         let chain = hash::chain_hash(&prev, &self.id, &content_hash);
         st.query(
             "INSERT INTO scans (seq, commit_seq, id, organisation, period, started_at,

@@ -394,7 +394,10 @@ mod postgres_only {
                     && err.contains("organisation 'Ministerie A'"),
                 "{err}"
             );
-            for (ra, rb) in Synth::new(1).resources(3000).zip(Synth::new(2).resources(3000)) {
+            for (ra, rb) in Synth::new(1)
+                .resources(3000)
+                .zip(Synth::new(2).resources(3000))
+            {
                 wa.add_resource(&ra).unwrap();
                 wb.add_resource(&rb).unwrap();
             }
@@ -420,14 +423,24 @@ mod postgres_only {
         assert!(rep.ok(), "{:?}", rep.problems);
         assert_eq!(rep.scans_checked, 3);
         assert_eq!(rep.resources_checked, 6010);
-        assert_eq!(rep.head.as_deref(), Some(by_id("2026-04-0001").hash.as_str()));
+        assert_eq!(
+            rep.head.as_deref(),
+            Some(by_id("2026-04-0001").hash.as_str())
+        );
     }
 
     #[test]
     fn a_connection_dropped_mid_scan_leaves_no_scan_and_earlier_scans_intact() {
         let fx = Fixture::new(Backend::Postgres);
         let url = fx.location.to_string_lossy().into_owned();
-        let db = url.split('/').nth(3).unwrap().split('?').next().unwrap().to_string();
+        let db = url
+            .split('/')
+            .nth(3)
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
         let mut st = open_or_create(&fx.location).unwrap();
         let first = st.write_scan(&scan(1, "2026-01", 200)).unwrap();
         let err = {
@@ -460,7 +473,10 @@ mod postgres_only {
         assert!(msg.contains(&url), "the error names the store: {msg}");
         let again = open(&fx.location).unwrap();
         let scans = again.list_scans().unwrap();
-        assert_eq!(scans.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), [first.id.as_str()]);
+        assert_eq!(
+            scans.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(),
+            [first.id.as_str()]
+        );
         assert!(again.verify().unwrap().ok());
         // The server released the dead writer's lock: the organisation can scan again.
         let mut again = again;
@@ -476,10 +492,14 @@ mod postgres_only {
             .unwrap()
             .port();
         let url = format!("postgresql://cloudcensus@127.0.0.1:{port}/census?sslmode=disable");
-        let err = open_or_create(Path::new(&url)).err().expect("refused").to_string();
+        let err = open_or_create(Path::new(&url))
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(
-            err.contains(&format!("cannot connect to the PostgreSQL server at 127.0.0.1:{port}"))
-                && err.contains("check that the server runs"),
+            err.contains(&format!(
+                "cannot connect to the PostgreSQL server at 127.0.0.1:{port}"
+            )) && err.contains("check that the server runs"),
             "{err}"
         );
     }
@@ -497,7 +517,10 @@ mod postgres_only {
         let admin = pg_admin_url();
         let base = admin.split('?').next().unwrap();
         let url = format!("{base}?sslmode=disable&passfile={}", pass.display());
-        let err = open_or_create(Path::new(&url)).err().expect("refused").to_string();
+        let err = open_or_create(Path::new(&url))
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(
             err.contains("refused user 'cloudcensus'") && err.contains("PGPASSWORD"),
             "{err}"
