@@ -331,7 +331,8 @@ pub trait ScanWriter {
 /// A lazily read stream of one scan's resources, in the order they were written.
 pub type ResourceStream<'a> = Box<dyn Iterator<Item = Result<Resource>> + 'a>;
 
-/// The scan store. Implemented by [`sqlite::SqliteStore`]; get one with [`open`].
+/// The scan store. Implemented by [`sqlite::SqliteStore`] and [`postgres::PgStore`]; get one
+/// with [`open`].
 pub trait Store {
     /// Where the store is (for messages).
     fn location(&self) -> String;
