@@ -135,7 +135,7 @@ fn check_accepts_the_example_and_prints_a_summary() {
     for f in ["register.csv", "register.xlsx"] {
         let out = stdout_of(&["register", "check", example(f).to_str().unwrap()]);
         let last = out.lines().last().unwrap();
-        assert!(last.ends_with("OK, 23 activities, 2 warnings"), "{out}");
+        assert!(last.ends_with("OK, 23 activities, 3 warnings"), "{out}");
         assert!(
             out.contains("warning: ") && out.contains("pre-scan DPIA"),
             "{out}"
@@ -260,7 +260,8 @@ fn an_xlsx_with_mistakes_names_the_sheet_row_and_column() {
 fn a_missing_required_column_is_named_in_dutch_and_english() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kort.csv");
-    std::fs::write(&path, "Activity id,Name\nVA-1,Een\n").unwrap();
+    // Only the id and the name are required: an art. 30 register holds little else.
+    std::fs::write(&path, "Activity id,Doel\nVA-1,Iets\n").unwrap();
     let out = cloudcensus()
         .args([
             "register",
@@ -279,7 +280,7 @@ fn a_missing_required_column_is_named_in_dutch_and_english() {
         e["message"]
             .as_str()
             .unwrap()
-            .contains("'Rubricering' (English: 'Classification') is missing")
+            .contains("'Naam verwerking' (English: 'Activity name') is missing")
     }));
 }
 
@@ -384,13 +385,102 @@ fn sheet_option_on_a_csv_is_refused() {
 #[test]
 fn an_unknown_file_type_and_a_missing_file_are_clear_errors() {
     cloudcensus()
-        .args(["register", "check", "register.json"])
+        .args(["register", "check", "register.docx"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains(".csv or .xlsx"));
+        .stdout(predicate::str::contains(
+            ".csv or .xlsx file, or an AVG Register Rijksoverheid export (.zip or .json)",
+        ));
     cloudcensus()
         .args(["register", "check", "/nonexistent/register.csv"])
         .assert()
         .code(1)
         .stdout(predicate::str::contains("cannot read the file"));
+}
+
+fn registers(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/registers")
+        .join(name)
+}
+
+#[test]
+fn check_reads_a_rijksoverheid_export_file_and_joins_an_annex() {
+    let json = registers("avgr-export/AVG Verantwoordelijke Verwerkingen/DG Digitale Zaken.json");
+    let out = stdout_of(&["register", "check", json.to_str().unwrap()]);
+    assert!(
+        out.lines()
+            .last()
+            .unwrap()
+            .ends_with("OK, 2 activities, 3 warnings"),
+        "{out}"
+    );
+    assert!(
+        out.contains("record 3, key 'Status'") && out.contains("M4999 is Vervallen"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Rubricering not filled in for 2 activities (M5071, M5072)"),
+        "{out}"
+    );
+    let run = cloudcensus()
+        .args([
+            "register",
+            "check",
+            json.to_str().unwrap(),
+            "--annex",
+            registers("avgr-annex.csv").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let out = String::from_utf8(run.stdout).unwrap();
+    // The annex row for M6010 names an activity of another Dienst's file.
+    assert!(out.contains("NOT LOADABLE, 1 error"), "{out}");
+    assert!(
+        out.contains("row 4") && out.contains("activity M6010 is not in the register"),
+        "{out}"
+    );
+}
+
+#[test]
+fn register_annex_writes_every_number_and_name_and_reads_back_as_an_annex() {
+    let dir = tempfile::tempdir().unwrap();
+    let annex = dir.path().join("bijlage.xlsx");
+    let json = registers("avgr-export/AVG Verantwoordelijke Verwerkingen/DG Digitale Zaken.json");
+    let out = stdout_of(&[
+        "register",
+        "annex",
+        json.to_str().unwrap(),
+        "--out",
+        annex.to_str().unwrap(),
+    ]);
+    assert!(out.contains("with 2 activities"), "{out}");
+    let grid = read::read_workbook(std::fs::read(&annex).unwrap(), None).unwrap();
+    let ids: Vec<String> = grid.rows[1..].iter().map(|r| r.cell(0).text()).collect();
+    assert_eq!(ids, ["M5071", "M5072"]);
+    assert_eq!(grid.rows[0].cell(2).text(), "Rubricering");
+    // Refuses to overwrite; the blank annex joins cleanly.
+    cloudcensus()
+        .args([
+            "register",
+            "annex",
+            json.to_str().unwrap(),
+            "--out",
+            annex.to_str().unwrap(),
+        ])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--force"));
+    let out = stdout_of(&[
+        "register",
+        "check",
+        json.to_str().unwrap(),
+        "--annex",
+        annex.to_str().unwrap(),
+    ]);
+    assert!(
+        out.lines().last().unwrap().contains(": OK, 2 activities"),
+        "{out}"
+    );
 }

@@ -138,7 +138,7 @@ fn arm_id(rg: &str, kind: &str, name: &str) -> String {
 
 /// Resource Manager: one subscription, two resource groups (one tagged with the
 /// activity), the Azurite storage account, a VM in Hong Kong and a Cosmos DB account in
-/// Brazil.
+/// Brazil (one region, so no replica).
 async fn arm_mock() -> MockServer {
     let s = MockServer::start().await;
     mount_json(
@@ -185,6 +185,24 @@ async fn arm_mock() -> MockServer {
         &s,
         format!("/subscriptions/{SUB}/providers/Microsoft.Storage/storageAccounts"),
         json!({"value": [detailed]}),
+    )
+    .await;
+    // The Cosmos DB list (CosmosDBDatabaseAccountList example, 2025-10-15): one region.
+    let brazil = json!({"id": "cosmos-br-brazilsouth", "locationName": "Brazil South",
+        "documentEndpoint": "https://cosmos-br-brazilsouth.documents.azure.com:443/",
+        "provisioningState": "Succeeded", "failoverPriority": 0});
+    mount_json(
+        &s,
+        format!("/subscriptions/{SUB}/providers/Microsoft.DocumentDB/databaseAccounts"),
+        json!({"value": [{"id": arm_id("rg-web", "Microsoft.DocumentDB/databaseAccounts", "cosmos-br"),
+            "name": "cosmos-br", "location": "Brazil South",
+            "type": "Microsoft.DocumentDB/databaseAccounts", "kind": "GlobalDocumentDB",
+            "tags": {"owner": "team-web"},
+            "properties": {"provisioningState": "Succeeded",
+                "documentEndpoint": "https://cosmos-br.documents.azure.com:443/",
+                "databaseAccountOfferType": "Standard",
+                "writeLocations": [brazil.clone()], "readLocations": [brazil.clone()],
+                "locations": [brazil]}}]}),
     )
     .await;
     s

@@ -16,6 +16,10 @@ use super::{Format, load_bytes};
 
 const EXAMPLE_CSV: &[u8] = include_bytes!("../../examples/register.csv");
 const EXAMPLE_XLSX: &[u8] = include_bytes!("../../examples/register.xlsx");
+/// The example workbook as it was when the calamine overflow below was found (the flipped
+/// byte is an offset into these exact bytes).
+const OVERFLOW_SEED_XLSX: &[u8] =
+    include_bytes!("../../tests/fixtures/registers/calamine-overflow-seed.xlsx");
 
 fn check(format: Format, bytes: Vec<u8>) {
     match load_bytes("fuzz", bytes, format, None) {
@@ -154,7 +158,7 @@ fn mutate_xlsx_part(part: &str, edits: &[Edit]) -> Vec<u8> {
 #[test]
 fn damaged_xlsx_that_overflows_the_reader_is_an_error_naming_the_file_not_a_crash() {
     let bytes = apply(
-        EXAMPLE_XLSX.to_vec(),
+        OVERFLOW_SEED_XLSX.to_vec(),
         &[Edit::Set(7_686_310_456_921_415_236, 116)],
     );
     check(Format::Spreadsheet, bytes.clone());

@@ -18,6 +18,8 @@ pub mod values;
 
 #[cfg(test)]
 mod fuzz_tests;
+#[cfg(test)]
+pub(crate) mod sources_tests;
 
 use std::path::Path;
 
@@ -81,6 +83,7 @@ pub fn load_source(path: &Path, source: &Source) -> Result<Loaded, RegisterError
     };
     let mut loaded = load_with(path, source.sheet.as_deref(), &opts)?;
     let Some(annex_path) = &source.annex else {
+        loaded.warnings.extend(unfilled_summary(&loaded.register));
         return Ok(loaded);
     };
     let annex_opts = Options {
@@ -98,6 +101,7 @@ pub fn load_source(path: &Path, source: &Source) -> Result<Loaded, RegisterError
         warnings.extend(w);
     }
     if errors.is_empty() {
+        warnings.extend(unfilled_summary(&loaded.register));
         loaded.warnings = warnings;
         Ok(loaded)
     } else {
@@ -109,11 +113,78 @@ pub fn load_source(path: &Path, source: &Source) -> Result<Loaded, RegisterError
     }
 }
 
-/// Reads and validates the register at `path` (`.csv` or `.xlsx`; `sheet` picks a sheet,
-/// default the first). Fails with every problem found, each naming file, sheet, row and
-/// column.
+/// One warning per fact (not per row) for the facts the register and annex together left
+/// unfilled, saying how they count.
+fn unfilled_summary(register: &Register) -> Vec<Problem> {
+    use columns::{Field, column};
+    let facts: &[(Fact, Field, &str)] = &[
+        (
+            Fact::Classification,
+            Field::Classification,
+            "they count as unknown classification and the rules report it (CB-FACTS)",
+        ),
+        (
+            Fact::Material,
+            Field::Material,
+            "they count as material cloud use and the rules report it (CB-FACTS)",
+        ),
+        (
+            Fact::PersonalData,
+            Field::PersonalData,
+            "they count as processing personal data",
+        ),
+        (
+            Fact::LegalBasis,
+            Field::LegalBasis,
+            "no lawful basis (art. 6 AVG) is recorded for them",
+        ),
+    ];
+    let mut out = Vec::new();
+    for (fact, field, then) in facts {
+        let rows: Vec<&Activity> = register
+            .activities
+            .iter()
+            .filter(|a| a.is_unfilled(*fact))
+            .filter(|a| *fact != Fact::LegalBasis || a.personal_data)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let shown: Vec<&str> = rows.iter().take(10).map(|a| a.id.as_str()).collect();
+        let more = if rows.len() > 10 { ", ..." } else { "" };
+        out.push(Problem {
+            severity: Severity::Warning,
+            file: register.source.clone(),
+            sheet: None,
+            row: None,
+            column: Some(ColumnRef {
+                header: column(*field).header.to_string(),
+                letter: None,
+            }),
+            value: None,
+            message: format!(
+                "{} not filled in for {} activit{} ({}{more}); {then}; fill it in in the register or the cloud annex",
+                column(*field).header,
+                rows.len(),
+                if rows.len() == 1 { "y" } else { "ies" },
+                shown.join(", ")
+            ),
+        });
+    }
+    out
+}
+
+/// Reads and validates the register at `path` (`.csv`, `.xlsx`, or an AVG Register
+/// Rijksoverheid export; `sheet` picks a sheet, default the first). Fails with every
+/// problem found, each naming file, sheet, row and column.
 pub fn load(path: &Path, sheet: Option<&str>) -> Result<Loaded, RegisterError> {
-    load_with(path, sheet, &Options::default())
+    load_source(
+        path,
+        &Source {
+            sheet: sheet.map(str::to_string),
+            ..Source::default()
+        },
+    )
 }
 
 /// [`load`] with options.

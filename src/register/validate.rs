@@ -187,9 +187,14 @@ pub fn validate_with(grid: &Grid, file: &str, opts: &Options) -> Outcome {
             );
             continue;
         }
-        register.activities.push(rc.activity());
+        let a = rc.activity();
+        // An annex row holds only cloud facts: the register's own checks run on the register.
+        if !opts.annex {
+            rc.row_checks(&a);
+        }
+        register.activities.push(a);
     }
-    unfilled_warnings(&register, &layout, opts.annex, &mut sink);
+
     if register.activities.is_empty() && sink.errors.is_empty() {
         sink.push(
             Severity::Warning,
@@ -244,71 +249,6 @@ fn personal_data_holds_categories(grid: &Grid, header_at: usize, layout: &Layout
         .filter(|t| parse_yes_no(t).is_err() && !is_unknown_marker(t) && !is_none_marker(t))
         .count();
     not_yes_no > 0 && not_yes_no * 2 >= v.len()
-}
-
-/// One warning per column (not per row) for the facts left unfilled.
-fn unfilled_warnings(register: &Register, layout: &Layout, annex: bool, sink: &mut Sink<'_>) {
-    let facts: &[(Fact, Field, &str)] = &[
-        (
-            Fact::Classification,
-            Field::Classification,
-            "they count as unknown classification and the rules report it (CB-FACTS)",
-        ),
-        (
-            Fact::Material,
-            Field::Material,
-            "they count as material cloud use and the rules report it (CB-FACTS)",
-        ),
-        (
-            Fact::PersonalData,
-            Field::PersonalData,
-            "they count as processing personal data",
-        ),
-        (
-            Fact::LegalBasis,
-            Field::LegalBasis,
-            "no lawful basis (art. 6 AVG) is recorded for them",
-        ),
-    ];
-    for (fact, field, then) in facts {
-        if annex && !matches!(fact, Fact::Classification | Fact::Material) {
-            continue;
-        }
-        let rows: Vec<usize> = register
-            .activities
-            .iter()
-            .filter(|a| a.is_unfilled(*fact))
-            .filter(|a| *fact != Fact::LegalBasis || a.personal_data)
-            .map(|a| a.row)
-            .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        // A missing personal-data column was said once already.
-        if *fact == Fact::PersonalData && !layout.contains_key(field) {
-            continue;
-        }
-        let shown: Vec<String> = rows.iter().take(10).map(|r| r.to_string()).collect();
-        let more = if rows.len() > 10 { ", ..." } else { "" };
-        let what = if layout.contains_key(field) {
-            "not filled in"
-        } else {
-            "no column"
-        };
-        sink.push(
-            Severity::Warning,
-            None,
-            Some(colref_of(layout, *field)),
-            None,
-            format!(
-                "{} ({what}) for {} activit{} (rows {}{more}); {then}; fill it in here or in the cloud annex",
-                column(*field).header,
-                rows.len(),
-                if rows.len() == 1 { "y" } else { "ies" },
-                shown.join(", ")
-            ),
-        );
-    }
 }
 
 fn finish(register: Register, mut sink: Sink<'_>) -> Outcome {
@@ -625,6 +565,9 @@ impl RowCtx<'_, '_> {
             return None;
         }
         let t = c.text();
+        if is_unknown_marker(&t) {
+            return None;
+        }
         match T::parse_cell(&t) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -707,7 +650,10 @@ impl RowCtx<'_, '_> {
             match self.yes_no(F::PersonalData) {
                 Some(b) => b,
                 None => {
-                    if !self.has_error_in(F::PersonalData) {
+                    // No column at all: an art. 30 register, personal data by definition.
+                    if self.layout.contains_key(&F::PersonalData)
+                        && !self.has_error_in(F::PersonalData)
+                    {
                         unfilled.push(Fact::PersonalData);
                     }
                     true
@@ -776,7 +722,7 @@ impl RowCtx<'_, '_> {
         unfilled.sort();
         unfilled.dedup();
 
-        let a = Activity {
+        Activity {
             id,
             name,
             unit,
@@ -819,9 +765,7 @@ impl RowCtx<'_, '_> {
             unfilled,
             scope_mappings,
             row: self.row.number,
-        };
-        self.row_checks(&a);
-        a
+        }
     }
 
     fn check_id(&mut self, id: &str) {

@@ -255,7 +255,7 @@ fn workbook_has_every_template_sheet_with_headers_and_rows_matching_the_evaluati
         let row = coverage.rows().nth(n).unwrap();
         assert_eq!(cell_text(&row[6]), "zichtbaarheid", "visibility first");
         assert!(
-            cell_text(&row[7]).contains("1 resourcetypes volledig uitgelezen"),
+            cell_text(&row[7]).contains("1 resourcetype volledig uitgelezen"),
             "{row:?}"
         );
     }

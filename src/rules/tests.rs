@@ -921,3 +921,129 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
     assert!(want.len() == one.unregistered.len() + one.excluded.len());
     assert_eq!(listed, want);
 }
+
+#[test]
+fn unfilled_classification_or_material_use_is_cb_facts_and_counts_as_material() {
+    use crate::register::Fact;
+    let scan = scan_on(
+        "2026-03-01",
+        vec![bucket("b1", Some("VA-1"), "eu-west-1", &[])],
+        vec![],
+    );
+    let mut a = compliant("VA-1");
+    a.classification = None;
+    a.mark_unfilled(Fact::Classification);
+    a.mark_unfilled(Fact::Material);
+    let e = eval(vec![a.clone()], &scan);
+    let f: Vec<_> = e.findings.iter().filter(|f| f.code == "CB-FACTS").collect();
+    assert_eq!(f.len(), 1, "{:?}", codes(&e));
+    assert!(
+        f[0].message.contains("classification") && f[0].message.contains("material cloud use"),
+        "{}",
+        f[0].message
+    );
+    // Filled in: quiet.
+    assert!(!has(&eval(vec![compliant("VA-1")], &scan), "CB-FACTS"));
+    // Not in cloud (no resources, nothing declared): quiet as well.
+    let mut idle = a;
+    idle.cloud_type = None;
+    assert!(!has(
+        &eval(vec![idle], &scan_on("2026-03-01", vec![], vec![])),
+        "CB-FACTS"
+    ));
+}
+
+#[test]
+fn a_blank_sub_processors_cell_is_a_missing_characteristic_but_geen_is_an_answer() {
+    use crate::register::Fact;
+    let scan = scan_on(
+        "2026-03-01",
+        vec![bucket("b1", Some("VA-1"), "eu-west-1", &[])],
+        vec![],
+    );
+    let mut blank = compliant("VA-1");
+    blank.mark_unfilled(Fact::SubProcessors);
+    let e = eval(vec![blank], &scan);
+    let chr: Vec<_> = e.findings.iter().filter(|f| f.code == "CB-CHAR").collect();
+    assert_eq!(chr.len(), 1, "{:?}", codes(&e));
+    assert!(
+        chr[0].message.contains("sub-processors"),
+        "{}",
+        chr[0].message
+    );
+    // `geen`: an empty list that is an answer.
+    assert!(!has(&eval(vec![compliant("VA-1")], &scan), "CB-CHAR"));
+}
+
+#[test]
+fn a_rijksoverheid_export_alone_says_what_to_fill_in_and_with_its_annex_gives_the_findings() {
+    use crate::register::sources_tests::{export_zip, fixture};
+    use crate::register::{Source, load_source};
+    let dir = tempfile::tempdir().unwrap();
+    let zip = export_zip(dir.path());
+    let scan = scan_on(
+        "2026-03-01",
+        vec![
+            bucket("subsidies", Some("M5071"), "eu-west-1", &[]),
+            bucket("bezoekers", Some("M6010"), "eu-west-1", &[]),
+        ],
+        vec![],
+    );
+    let messages = |e: &Evaluation, code: &str, id: &str| -> Vec<String> {
+        e.findings
+            .iter()
+            .filter(|f| f.code == code && f.activity_id.as_deref() == Some(id))
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    // The export alone: every cloud fact is the annex's, and the findings say so.
+    let alone = load_source(&zip, &Source::default()).unwrap().register;
+    let e = eval(alone.activities, &scan);
+    let facts = messages(&e, "CB-FACTS", "M5071");
+    assert_eq!(facts.len(), 1, "{:?}", codes(&e));
+    assert!(
+        facts[0].contains("classification, material cloud use"),
+        "{}",
+        facts[0]
+    );
+    let chr = messages(&e, "CB-CHAR", "M5071");
+    assert!(
+        chr.len() == 1 && chr[0].contains("provider") && chr[0].contains("sub-processors"),
+        "{chr:?}"
+    );
+    assert!(
+        !messages(&e, "CB-DPIA", "M5071").is_empty(),
+        "personal data, no pre-scan DPIA"
+    );
+    // With the annex: the facts are there, the policy's own findings remain.
+    let source = Source {
+        annex: Some(fixture("avgr-annex.csv")),
+        ..Source::default()
+    };
+    let joined = load_source(&zip, &source).unwrap().register;
+    let e = eval(joined.activities, &scan);
+    assert!(
+        messages(&e, "CB-FACTS", "M5071").is_empty(),
+        "{:?}",
+        codes(&e)
+    );
+    assert!(
+        messages(&e, "CB-CHAR", "M5071").is_empty(),
+        "{:?}",
+        codes(&e)
+    );
+    // M6010's annex row leaves classification and material use blank: still named.
+    assert_eq!(
+        messages(&e, "CB-FACTS", "M6010").len(),
+        1,
+        "{:?}",
+        codes(&e)
+    );
+    // M5072 (health data, outside the EU, no annex pre-scan DPIA, 9c): declared public
+    // cloud in the annex, so its DPIA findings appear without resources.
+    assert!(
+        !messages(&e, "CB-DPIA", "M5072").is_empty(),
+        "{:?}",
+        codes(&e)
+    );
+}

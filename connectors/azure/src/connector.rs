@@ -20,12 +20,98 @@ use crate::config::{AzureSourceConfig, InventoryMode, looks_like_guid};
 use crate::credential::{TokenSource, describe_principal};
 use crate::mapping::{self, SQL_DATABASE_TYPE, STORAGE_ACCOUNT_TYPE};
 
+const KEY_VAULT_TYPE: &str = "Microsoft.KeyVault/vaults";
+const MANAGED_INSTANCE_TYPE: &str = "Microsoft.Sql/managedInstances";
+const EVENT_HUB_NAMESPACE_TYPE: &str = "Microsoft.EventHub/namespaces";
+const SERVICE_BUS_NAMESPACE_TYPE: &str = "Microsoft.ServiceBus/namespaces";
+const APP_CONFIGURATION_TYPE: &str = "Microsoft.AppConfiguration/configurationStores";
+
+/// Adds replica locations to a resource, leaving out its own location and duplicates.
+fn add_replicas(r: &mut Resource, locations: impl IntoIterator<Item = String>) {
+    for l in locations {
+        if Some(&l) != r.location.as_ref() && !r.replica_locations.contains(&l) {
+            r.replica_locations.push(l);
+        }
+    }
+}
+
+/// The coverage entry of a group of detail calls: `scanned`, or the first failure with
+/// how many of the calls failed and what that leaves unknown.
+fn detail_coverage(
+    sub: &str,
+    service: &str,
+    calls: usize,
+    noun: &str,
+    action: &str,
+    failures: &[CallError],
+) -> Coverage {
+    match failures.first() {
+        None => Coverage::scanned(Provider::Azure, sub, "*", service),
+        Some(e) => Coverage::failed(
+            Provider::Azure,
+            sub,
+            "*",
+            service,
+            e.status(),
+            format!(
+                "{} of {calls} {noun}: {}; their second regions are not known (needs {action})",
+                failures.len(),
+                e.message()
+            ),
+        ),
+    }
+}
+
 const API_SUBSCRIPTIONS: &str = "2022-12-01";
-const API_RESOURCES: &str = "2021-04-01";
+const API_RESOURCES: &str = "2025-04-01";
 const API_STORAGE: &str = "2023-05-01";
-const API_SQL: &str = "2021-11-01";
+const API_SQL: &str = "2023-08-01";
 const API_MANAGEMENT_GROUPS: &str = "2020-05-01";
-const API_RESOURCE_GRAPH: &str = "2021-03-01";
+const API_RESOURCE_GRAPH: &str = "2024-04-01";
+const API_COSMOS_DB: &str = "2025-10-15";
+const API_RECOVERY_SERVICES: &str = "2025-08-01";
+const API_DATA_PROTECTION: &str = "2025-07-01";
+const API_POSTGRESQL: &str = "2025-08-01";
+const API_MYSQL: &str = "2023-12-30";
+const API_SQL_FAILOVER_GROUPS: &str = API_SQL;
+const API_EVENT_HUB: &str = "2024-01-01";
+const API_SERVICE_BUS: &str = "2024-01-01";
+const API_APP_CONFIGURATION: &str = "2024-06-01";
+
+/// Resource types whose second region is a property of the item in the provider's list
+/// per subscription: (type, api-version, coverage service, read action).
+const PROPERTY_LISTS: &[(&str, &str, &str, &str)] = &[
+    (
+        "Microsoft.DocumentDB/databaseAccounts",
+        API_COSMOS_DB,
+        service::COSMOS_DB,
+        "Microsoft.DocumentDB/databaseAccounts/read",
+    ),
+    (
+        "Microsoft.RecoveryServices/vaults",
+        API_RECOVERY_SERVICES,
+        service::RECOVERY_SERVICES_VAULTS,
+        "Microsoft.RecoveryServices/vaults/read",
+    ),
+    (
+        "Microsoft.DataProtection/backupVaults",
+        API_DATA_PROTECTION,
+        service::BACKUP_VAULTS,
+        "Microsoft.DataProtection/backupVaults/read",
+    ),
+    (
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        API_POSTGRESQL,
+        service::POSTGRESQL_FLEXIBLE,
+        "Microsoft.DBforPostgreSQL/flexibleServers/read",
+    ),
+    (
+        "Microsoft.DBforMySQL/flexibleServers",
+        API_MYSQL,
+        service::MYSQL_FLEXIBLE,
+        "Microsoft.DBforMySQL/flexibleServers/read",
+    ),
+];
 
 /// Coverage service names, one per API listed.
 pub mod service {
@@ -39,7 +125,29 @@ pub mod service {
     pub const SQL_REPLICATION_LINKS: &str = "Microsoft.Sql/replicationLinks";
     /// `POST /providers/Microsoft.ResourceGraph/resources`.
     pub const RESOURCE_GRAPH: &str = "Microsoft.ResourceGraph";
+    /// `GET /subscriptions/{id}/providers/Microsoft.DocumentDB/databaseAccounts`.
+    pub const COSMOS_DB: &str = "Microsoft.DocumentDB/databaseAccounts";
+    /// `GET /subscriptions/{id}/providers/Microsoft.RecoveryServices/vaults`.
+    pub const RECOVERY_SERVICES_VAULTS: &str = "Microsoft.RecoveryServices/vaults";
+    /// `GET /subscriptions/{id}/providers/Microsoft.DataProtection/backupVaults`.
+    pub const BACKUP_VAULTS: &str = "Microsoft.DataProtection/backupVaults";
+    /// `GET /subscriptions/{id}/providers/Microsoft.DBforPostgreSQL/flexibleServers`.
+    pub const POSTGRESQL_FLEXIBLE: &str = "Microsoft.DBforPostgreSQL/flexibleServers";
+    /// `GET /subscriptions/{id}/providers/Microsoft.DBforMySQL/flexibleServers`.
+    pub const MYSQL_FLEXIBLE: &str = "Microsoft.DBforMySQL/flexibleServers";
+    /// `GET .../resourceGroups/{rg}/providers/Microsoft.Sql/locations/{l}/instanceFailoverGroups`
+    /// for every resource group and location with a SQL managed instance.
+    pub const SQL_INSTANCE_FAILOVER_GROUPS: &str = "Microsoft.Sql/instanceFailoverGroups";
+    /// `GET {namespace id}/disasterRecoveryConfigs` (and the partner namespace).
+    pub const EVENT_HUB_GEO_DR: &str = "Microsoft.EventHub/disasterRecoveryConfigs";
+    /// `GET {namespace id}/disasterRecoveryConfigs` (and the partner namespace).
+    pub const SERVICE_BUS_GEO_DR: &str = "Microsoft.ServiceBus/disasterRecoveryConfigs";
+    /// `GET {store id}/replicas`.
+    pub const APP_CONFIGURATION_REPLICAS: &str = "Microsoft.AppConfiguration/replicas";
 }
+
+/// One detail call's outcome: the items, or why there are none.
+type Listed = (Vec<Value>, std::result::Result<(), CallError>);
 
 /// Every Resource Manager action the connector uses; `custom-role.json` grants exactly
 /// these (a test keeps the two in step). All are reads.
@@ -52,6 +160,17 @@ pub const REQUIRED_ACTIONS: &[&str] = &[
     "Microsoft.Storage/storageAccounts/read",
     "Microsoft.Storage/storageAccounts/blobServices/containers/read",
     "Microsoft.Sql/servers/databases/replicationLinks/read",
+    "Microsoft.DocumentDB/databaseAccounts/read",
+    "Microsoft.RecoveryServices/vaults/read",
+    "Microsoft.DataProtection/backupVaults/read",
+    "Microsoft.DBforPostgreSQL/flexibleServers/read",
+    "Microsoft.DBforMySQL/flexibleServers/read",
+    "Microsoft.Sql/locations/instanceFailoverGroups/read",
+    "Microsoft.EventHub/namespaces/read",
+    "Microsoft.EventHub/namespaces/disasterRecoveryConfigs/read",
+    "Microsoft.ServiceBus/namespaces/read",
+    "Microsoft.ServiceBus/namespaces/disasterRecoveryConfigs/read",
+    "Microsoft.AppConfiguration/configurationStores/replicas/read",
 ];
 
 /// The Resource Graph query: every resource with what the model needs.
@@ -525,6 +644,282 @@ impl AzureConnector {
         })
     }
 
+    /// Every index of `resources` whose type is `ty`.
+    fn of_type(resources: &[Resource], ty: &str) -> Vec<usize> {
+        resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.resource_type.eq_ignore_ascii_case(ty))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Lists each path (at most `max_concurrency` at once), in the order given.
+    async fn list_all(&self, paths: Vec<String>) -> Vec<Listed> {
+        // Futures collected first (see `sql_replicas`).
+        let calls: Vec<_> = paths
+            .into_iter()
+            .enumerate()
+            .map(|(n, q)| async move { (n, self.list(&q).await) })
+            .collect();
+        let mut results: Vec<(usize, Listed)> = stream::iter(calls)
+            .buffer_unordered(self.cfg.max_concurrency.max(1))
+            .collect()
+            .await;
+        results.sort_by_key(|(n, _)| *n);
+        results.into_iter().map(|(_, r)| r).collect()
+    }
+
+    /// Replica locations of the services that keep data in a second region besides
+    /// storage and SQL databases. Key Vault: the region pair, no call. The others: one
+    /// list per subscription and type, or one detail call per resource, made only when
+    /// the subscription has a resource of that type; each group of calls is one coverage
+    /// entry, and a failed call leaves that resource's second region unknown and says so.
+    async fn second_region_replicas(&self, sub: &str, resources: &mut [Resource]) -> Vec<Coverage> {
+        let mut coverage = Vec::new();
+        for i in Self::of_type(resources, KEY_VAULT_TYPE) {
+            let pair = mapping::paired_region(&self.catalog, resources[i].location.as_deref());
+            add_replicas(&mut resources[i], pair);
+        }
+
+        // Properties of the provider's own list per subscription.
+        let wanted: Vec<&(&str, &str, &str, &str)> = PROPERTY_LISTS
+            .iter()
+            .filter(|(t, ..)| !Self::of_type(resources, t).is_empty())
+            .collect();
+        let lists = self
+            .list_all(
+                wanted
+                    .iter()
+                    .map(|(t, api, ..)| {
+                        format!("/subscriptions/{sub}/providers/{t}?api-version={api}")
+                    })
+                    .collect(),
+            )
+            .await;
+        for (&&(ty, _, svc, action), (items, result)) in wanted.iter().zip(lists) {
+            let by_id: HashMap<String, &Value> = items
+                .iter()
+                .filter_map(|v| {
+                    v.get("id")
+                        .and_then(Value::as_str)
+                        .map(|id| (id.to_ascii_lowercase(), v))
+                })
+                .collect();
+            let idx = Self::of_type(resources, ty);
+            for &i in &idx {
+                let r = &mut resources[i];
+                if let Some(item) = by_id.get(&r.id.to_ascii_lowercase())
+                    && let Some(reps) =
+                        mapping::property_replicas(&self.catalog, ty, item, r.location.as_deref())
+                {
+                    add_replicas(r, reps);
+                }
+            }
+            let failures: Vec<CallError> = result.err().into_iter().collect();
+            let noun = format!("subscription-wide list of {ty} ({} resources)", idx.len());
+            coverage.push(detail_coverage(sub, svc, 1, &noun, action, &failures));
+        }
+
+        if let Some(c) = self.managed_instance_replicas(sub, resources).await {
+            coverage.push(c);
+        }
+        for (ty, api, svc) in [
+            (
+                EVENT_HUB_NAMESPACE_TYPE,
+                API_EVENT_HUB,
+                service::EVENT_HUB_GEO_DR,
+            ),
+            (
+                SERVICE_BUS_NAMESPACE_TYPE,
+                API_SERVICE_BUS,
+                service::SERVICE_BUS_GEO_DR,
+            ),
+        ] {
+            if let Some(c) = self.geo_dr_replicas(sub, resources, ty, api, svc).await {
+                coverage.push(c);
+            }
+        }
+
+        let stores = Self::of_type(resources, APP_CONFIGURATION_TYPE);
+        if !stores.is_empty() {
+            let paths = stores
+                .iter()
+                .map(|&i| {
+                    format!(
+                        "{}/replicas?api-version={API_APP_CONFIGURATION}",
+                        resources[i].id
+                    )
+                })
+                .collect();
+            let mut failures = Vec::new();
+            for (&i, (items, result)) in stores.iter().zip(self.list_all(paths).await) {
+                add_replicas(
+                    &mut resources[i],
+                    mapping::replica_list_locations(&self.catalog, &items),
+                );
+                if let Err(e) = result {
+                    failures.push(e);
+                }
+            }
+            coverage.push(detail_coverage(
+                sub,
+                service::APP_CONFIGURATION_REPLICAS,
+                stores.len(),
+                "configuration stores",
+                "Microsoft.AppConfiguration/configurationStores/replicas/read",
+                &failures,
+            ));
+        }
+        coverage
+    }
+
+    /// SQL managed instances in a failover group: the group's regions, from one list per
+    /// resource group and location that holds a managed instance.
+    async fn managed_instance_replicas(
+        &self,
+        sub: &str,
+        resources: &mut [Resource],
+    ) -> Option<Coverage> {
+        let mis = Self::of_type(resources, MANAGED_INSTANCE_TYPE);
+        if mis.is_empty() {
+            return None;
+        }
+        let mut places: Vec<(String, String)> = mis
+            .iter()
+            .filter_map(|&i| {
+                let r = &resources[i];
+                Some((r.resource_group.clone()?, r.location.clone()?))
+            })
+            .collect();
+        places.sort();
+        places.dedup();
+        let paths = places
+            .iter()
+            .map(|(rg, loc)| {
+                format!(
+                    "/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.Sql/locations/{loc}/instanceFailoverGroups?api-version={API_SQL_FAILOVER_GROUPS}"
+                )
+            })
+            .collect();
+        let mut groups = Vec::new();
+        let mut failures = Vec::new();
+        for (items, result) in self.list_all(paths).await {
+            groups.extend(items);
+            if let Err(e) = result {
+                failures.push(e);
+            }
+        }
+        let regions = mapping::failover_group_regions(&self.catalog, &groups);
+        for &i in &mis {
+            if let Some(reps) = regions.get(&resources[i].id.to_ascii_lowercase()) {
+                add_replicas(&mut resources[i], reps.iter().cloned());
+            }
+        }
+        Some(detail_coverage(
+            sub,
+            service::SQL_INSTANCE_FAILOVER_GROUPS,
+            places.len(),
+            "failover group lists (resource group × location of the managed instances)",
+            "Microsoft.Sql/locations/instanceFailoverGroups/read",
+            &failures,
+        ))
+    }
+
+    /// Event Hubs / Service Bus namespaces with a geo-disaster-recovery pairing: the
+    /// partner namespace's region, from this scan's resources or, for a partner outside
+    /// it, a GET of the partner.
+    async fn geo_dr_replicas(
+        &self,
+        sub: &str,
+        resources: &mut [Resource],
+        ty: &str,
+        api: &str,
+        svc: &str,
+    ) -> Option<Coverage> {
+        let namespaces = Self::of_type(resources, ty);
+        if namespaces.is_empty() {
+            return None;
+        }
+        let paths = namespaces
+            .iter()
+            .map(|&i| {
+                format!(
+                    "{}/disasterRecoveryConfigs?api-version={api}",
+                    resources[i].id
+                )
+            })
+            .collect();
+        let mut failures = Vec::new();
+        let mut partners: Vec<(usize, Vec<String>)> = Vec::new();
+        for (&i, (items, result)) in namespaces.iter().zip(self.list_all(paths).await) {
+            partners.push((i, mapping::dr_partner_ids(&resources[i].id, &items)));
+            if let Err(e) = result {
+                failures.push(e);
+            }
+        }
+        let known: HashMap<String, Option<String>> = resources
+            .iter()
+            .map(|r| (r.id.to_ascii_lowercase(), r.location.clone()))
+            .collect();
+        let mut located: HashMap<String, Option<String>> = HashMap::new();
+        let unknown: Vec<String> = {
+            let mut v: Vec<String> = partners
+                .iter()
+                .flat_map(|(_, p)| p.iter())
+                .filter(|p| !known.contains_key(&p.to_ascii_lowercase()))
+                .cloned()
+                .collect();
+            v.sort();
+            v.dedup();
+            v
+        };
+        let gets: Vec<_> = unknown
+            .iter()
+            .map(|pid| async move {
+                let got = match self.arm.url(&format!("{pid}?api-version={api}")) {
+                    Ok(url) => self.arm.get(&url).await,
+                    Err(e) => Err(e),
+                };
+                (pid.to_ascii_lowercase(), got)
+            })
+            .collect();
+        let got: Vec<_> = stream::iter(gets)
+            .buffer_unordered(self.cfg.max_concurrency.max(1))
+            .collect()
+            .await;
+        for (pid, res) in got {
+            match res {
+                Ok(v) => {
+                    located.insert(
+                        pid,
+                        mapping::location(&self.catalog, v.get("location").and_then(Value::as_str)),
+                    );
+                }
+                Err(e) => failures.push(e),
+            }
+        }
+        for (i, pids) in partners {
+            let locs: Vec<String> = pids
+                .iter()
+                .filter_map(|p| {
+                    let k = p.to_ascii_lowercase();
+                    known.get(&k).or_else(|| located.get(&k)).cloned().flatten()
+                })
+                .collect();
+            add_replicas(&mut resources[i], locs);
+        }
+        let action = format!("{ty}/disasterRecoveryConfigs/read and {ty}/read");
+        Some(detail_coverage(
+            sub,
+            svc,
+            namespaces.len() + unknown.len(),
+            "namespace calls (pairings and partner namespaces)",
+            &action,
+            &failures,
+        ))
+    }
+
     async fn scope_inventory(&self, scope: &Scope) -> Vec<Observation> {
         let sub = scope.id.as_str();
         let groups_q = format!("/subscriptions/{sub}/resourcegroups?api-version={API_RESOURCES}");
@@ -543,6 +938,7 @@ impl AzureConnector {
         if let Some(c) = self.sql_replicas(sub, &mut resources).await {
             coverage.push(c);
         }
+        coverage.extend(self.second_region_replicas(sub, &mut resources).await);
         let mut containers = Vec::new();
         if let Some(blob) = &self.blob {
             let accounts: Vec<&Resource> = resources

@@ -15,7 +15,10 @@
 //!   normalised with the catalog, `global` kept as `global`;
 //! * replica locations: geo-redundant storage (`*GRS`, `*GZRS`, `RA-*`) gets the
 //!   account's `secondaryLocation`, or the catalog's region pair when the service does
-//!   not say; SQL databases get their geo-replication partners' locations;
+//!   not say; SQL databases get their geo-replication partners' locations; Cosmos DB,
+//!   Key Vault, backup vaults, flexible servers with geo-backup, SQL managed instance
+//!   failover groups, Event Hubs / Service Bus geo-DR and App Configuration replicas get
+//!   their second regions (see the crate README);
 //! * optionally blob containers with their metadata as tags (see [`blob`](crate));
 //! * one [`Coverage`] entry per API and subscription (region `*`): `scanned`, `denied`
 //!   (401/403), `not-enabled` (resource provider not registered), `throttled` (429

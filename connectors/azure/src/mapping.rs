@@ -187,6 +187,230 @@ pub(crate) fn replication_partners(catalog: &Catalog, links: &[Value]) -> Vec<St
     out
 }
 
+/// The catalog's region pair of a (normalised) primary location, as a replica list.
+pub fn paired_region(catalog: &Catalog, primary: Option<&str>) -> Vec<String> {
+    primary
+        .and_then(|p| catalog.get(Provider::Azure, p))
+        .and_then(|e| e.pair.clone())
+        .into_iter()
+        .collect()
+}
+
+/// How a resource type keeps data in a second region, and where the connector reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondRegion {
+    /// Always the catalog's region pair; no API call (Key Vault contents replicate to the
+    /// paired region).
+    Pair,
+    /// A property of the resource, read from the provider's list of that type per
+    /// subscription (`GET /subscriptions/{id}/providers/{type}`).
+    SubscriptionList,
+    /// A child list per resource (`GET {id}/{child}`), or for SQL managed instances the
+    /// failover groups of their resource group and location.
+    Detail,
+}
+
+/// The resource types that can keep data in a second region besides storage accounts
+/// and SQL databases, with how each is read.
+pub const SECOND_REGION_TYPES: &[(&str, SecondRegion)] = &[
+    ("Microsoft.KeyVault/vaults", SecondRegion::Pair),
+    (
+        "Microsoft.DocumentDB/databaseAccounts",
+        SecondRegion::SubscriptionList,
+    ),
+    (
+        "Microsoft.RecoveryServices/vaults",
+        SecondRegion::SubscriptionList,
+    ),
+    (
+        "Microsoft.DataProtection/backupVaults",
+        SecondRegion::SubscriptionList,
+    ),
+    (
+        "Microsoft.DBforPostgreSQL/flexibleServers",
+        SecondRegion::SubscriptionList,
+    ),
+    (
+        "Microsoft.DBforMySQL/flexibleServers",
+        SecondRegion::SubscriptionList,
+    ),
+    ("Microsoft.Sql/managedInstances", SecondRegion::Detail),
+    ("Microsoft.EventHub/namespaces", SecondRegion::Detail),
+    ("Microsoft.ServiceBus/namespaces", SecondRegion::Detail),
+    (
+        "Microsoft.AppConfiguration/configurationStores",
+        SecondRegion::Detail,
+    ),
+];
+
+fn eq(a: Option<&str>, b: &str) -> bool {
+    a.is_some_and(|a| a.eq_ignore_ascii_case(b))
+}
+
+/// Replica locations of a resource whose second region is a property of the resource
+/// (the item of its provider's list): every other region a Cosmos DB account is in
+/// (`locations`, `readLocations`, `writeLocations`); the region pair of a Recovery
+/// Services vault with geo-redundant storage or cross-region restore, of a Backup vault
+/// with a geo-redundant vault store, and of a PostgreSQL or MySQL flexible server with
+/// geo-redundant backup. `None` when `resource_type` is not one of these.
+pub fn property_replicas(
+    catalog: &Catalog,
+    resource_type: &str,
+    item: &Value,
+    primary: Option<&str>,
+) -> Option<Vec<String>> {
+    let t = resource_type.to_ascii_lowercase();
+    let props = item.get("properties").unwrap_or(&Value::Null);
+    let mut out = match t.as_str() {
+        "microsoft.documentdb/databaseaccounts" => {
+            let mut v: Vec<String> = ["locations", "readLocations", "writeLocations"]
+                .iter()
+                .filter_map(|k| props.get(*k).and_then(Value::as_array))
+                .flatten()
+                .filter_map(|l| location(catalog, l.get("locationName").and_then(Value::as_str)))
+                .collect();
+            v.sort();
+            v
+        }
+        "microsoft.recoveryservices/vaults" => {
+            let r = props.get("redundancySettings").unwrap_or(&Value::Null);
+            let geo = eq(
+                r.get("standardTierStorageRedundancy")
+                    .and_then(Value::as_str),
+                "GeoRedundant",
+            ) || eq(
+                r.get("crossRegionRestore").and_then(Value::as_str),
+                "Enabled",
+            );
+            if geo {
+                paired_region(catalog, primary)
+            } else {
+                Vec::new()
+            }
+        }
+        "microsoft.dataprotection/backupvaults" => {
+            let geo = props
+                .get("storageSettings")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .any(|s| eq(s.get("type").and_then(Value::as_str), "GeoRedundant"));
+            if geo {
+                paired_region(catalog, primary)
+            } else {
+                Vec::new()
+            }
+        }
+        "microsoft.dbforpostgresql/flexibleservers" | "microsoft.dbformysql/flexibleservers" => {
+            let geo = eq(
+                props
+                    .pointer("/backup/geoRedundantBackup")
+                    .and_then(Value::as_str),
+                "Enabled",
+            );
+            if geo {
+                paired_region(catalog, primary)
+            } else {
+                Vec::new()
+            }
+        }
+        _ => return None,
+    };
+    out.dedup();
+    out.retain(|l| Some(l.as_str()) != primary);
+    Some(out)
+}
+
+/// The locations of App Configuration replicas (`GET {store}/replicas`), normalised.
+pub(crate) fn replica_list_locations(catalog: &Catalog, items: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = items
+        .iter()
+        .filter_map(|i| location(catalog, str_field(i, "location")))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The partner namespace ids of Event Hubs / Service Bus geo-disaster-recovery configs
+/// (`properties.partnerNamespace`). The service gives an ARM id or, in older answers, a
+/// bare name; a bare name is read as a namespace in the same resource group as `own_id`.
+pub(crate) fn dr_partner_ids(own_id: &str, items: &[Value]) -> Vec<String> {
+    let mut out: Vec<String> = items
+        .iter()
+        .filter_map(|i| i.get("properties"))
+        .filter_map(|p| str_field(p, "partnerNamespace"))
+        .map(|p| {
+            if p.starts_with('/') {
+                p.to_string()
+            } else {
+                match own_id.rfind('/') {
+                    Some(i) => format!("{}/{p}", &own_id[..i]),
+                    None => p.to_string(),
+                }
+            }
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// For SQL managed instance failover groups (`GET .../locations/{l}/instanceFailoverGroups`):
+/// managed instance id (lower case) → every region of the groups it is in
+/// (`partnerRegions[].location` and the group's own location from its id), normalised.
+pub(crate) fn failover_group_regions(
+    catalog: &Catalog,
+    groups: &[Value],
+) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for g in groups {
+        let Some(p) = g.get("properties") else {
+            continue;
+        };
+        let mut regions: Vec<String> = p
+            .get("partnerRegions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| location(catalog, str_field(r, "location")))
+            .collect();
+        if let Some(own) = str_field(g, "id").and_then(location_segment) {
+            regions.extend(location(catalog, Some(own)));
+        }
+        let pairs = p
+            .get("managedInstancePairs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        for pair in pairs {
+            for key in ["primaryManagedInstanceId", "partnerManagedInstanceId"] {
+                if let Some(id) = str_field(pair, key) {
+                    out.entry(id.to_ascii_lowercase())
+                        .or_default()
+                        .extend(regions.iter().cloned());
+                }
+            }
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+        v.dedup();
+    }
+    out
+}
+
+/// The `{location}` of an id such as `.../providers/Microsoft.Sql/locations/{location}/...`.
+fn location_segment(id: &str) -> Option<&str> {
+    let mut parts = id.split('/');
+    while let Some(p) = parts.next() {
+        if p.eq_ignore_ascii_case("locations") {
+            return parts.next().filter(|s| !s.is_empty());
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,5 +498,93 @@ mod tests {
         assert_eq!(r.resource_group.as_deref(), Some("RG-Dns"));
         assert_eq!(r.tags["n"], "3");
         assert_eq!(r.category, Category::Network);
+    }
+
+    #[test]
+    fn cosmos_db_account_is_in_every_read_and_write_region() {
+        let c = cat();
+        let v = json!({"properties": {
+            "writeLocations": [{"locationName": "West Europe", "failoverPriority": 0}],
+            "readLocations": [{"locationName": "West Europe"}, {"locationName": "Sweden Central"}],
+            "locations": [{"locationName": "West Europe"}, {"locationName": "Sweden Central"},
+                          {"locationName": "North Europe"}]}});
+        assert_eq!(
+            property_replicas(
+                &c,
+                "Microsoft.DocumentDB/databaseAccounts",
+                &v,
+                Some("westeurope")
+            ),
+            Some(vec!["northeurope".to_string(), "swedencentral".to_string()])
+        );
+    }
+
+    #[test]
+    fn geo_redundant_vaults_and_geo_backup_servers_replicate_to_the_region_pair() {
+        let c = cat();
+        let rsv = json!({"properties": {"redundancySettings": {
+            "standardTierStorageRedundancy": "GeoRedundant", "crossRegionRestore": "Disabled"}}});
+        let rsv_lrs = json!({"properties": {"redundancySettings": {
+            "standardTierStorageRedundancy": "LocallyRedundant", "crossRegionRestore": "Disabled"}}});
+        let bv = json!({"properties": {"storageSettings": [
+            {"datastoreType": "VaultStore", "type": "GeoRedundant"}]}});
+        let pg = json!({"properties": {"backup": {"geoRedundantBackup": "Enabled"}}});
+        let pg_off = json!({"properties": {"backup": {"geoRedundantBackup": "Disabled"}}});
+        let br = Some("brazilsouth");
+        let pair = Some(vec!["southcentralus".to_string()]);
+        assert_eq!(
+            property_replicas(&c, "Microsoft.RecoveryServices/vaults", &rsv, br),
+            pair
+        );
+        assert_eq!(
+            property_replicas(&c, "Microsoft.RecoveryServices/vaults", &rsv_lrs, br),
+            Some(vec![])
+        );
+        assert_eq!(
+            property_replicas(&c, "Microsoft.DataProtection/BackupVaults", &bv, br),
+            pair
+        );
+        assert_eq!(
+            property_replicas(&c, "Microsoft.DBforPostgreSQL/flexibleServers", &pg, br),
+            pair
+        );
+        assert_eq!(
+            property_replicas(&c, "Microsoft.DBforMySQL/flexibleServers", &pg, br),
+            pair
+        );
+        assert_eq!(
+            property_replicas(&c, "Microsoft.DBforMySQL/flexibleServers", &pg_off, br),
+            Some(vec![])
+        );
+        assert_eq!(property_replicas(&c, "Microsoft.Web/sites", &pg, br), None);
+    }
+
+    #[test]
+    fn dr_partner_given_as_a_bare_name_is_read_in_the_same_resource_group() {
+        let own = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns-a";
+        let items = [
+            json!({"properties": {"partnerNamespace": "ns-b", "role": "Primary"}}),
+            json!({"properties": {"partnerNamespace":
+                "/subscriptions/t/resourceGroups/rg2/providers/Microsoft.EventHub/namespaces/ns-c"}}),
+        ];
+        assert_eq!(
+            dr_partner_ids(own, &items),
+            [
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/ns-b",
+                "/subscriptions/t/resourceGroups/rg2/providers/Microsoft.EventHub/namespaces/ns-c"
+            ]
+        );
+    }
+
+    #[test]
+    fn failover_group_gives_both_managed_instances_both_regions() {
+        let c = cat();
+        let g = json!({
+            "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Sql/locations/westeurope/instanceFailoverGroups/fg",
+            "properties": {"partnerRegions": [{"location": "North Europe", "replicationRole": "Secondary"}],
+              "managedInstancePairs": [{"primaryManagedInstanceId": "/x/MI-1", "partnerManagedInstanceId": "/x/mi-2"}]}});
+        let m = failover_group_regions(&c, &[g]);
+        assert_eq!(m["/x/mi-1"], ["northeurope", "westeurope"]);
+        assert_eq!(m["/x/mi-2"], ["northeurope", "westeurope"]);
     }
 }

@@ -4,6 +4,8 @@
 //!   127.0.0.1 (wiremock) whose payloads follow the Azure REST reference.
 //! * `faults`: the fault matrix (429 storms, 503 bursts, resets, timeouts, truncated
 //!   pages) through `cloudcensus-faultproxy` in front of the Resource Manager mock.
+//! * `replicas`: services that keep data in a second region, with fixtures that follow
+//!   Microsoft's published examples (`tests/fixtures/arm/README.md`).
 //! * `azurite`: blob containers through the official storage crate against Azurite,
 //!   started by `scripts/test` (`CLOUDCENSUS_TEST_AZURITE`).
 
@@ -24,3 +26,6 @@ mod docs;
 
 #[path = "azure/faults.rs"]
 mod faults;
+
+#[path = "azure/replicas.rs"]
+mod replicas;

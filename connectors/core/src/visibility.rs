@@ -477,17 +477,29 @@ pub fn describe(provider: Provider, v: &ProviderVisibility, nl: bool) -> String 
             )
         };
     }
+    let n = v.complete_everywhere.len();
+    let one_region = v.regions == 1;
     let mut s = if nl {
         format!(
-            "{provider}: {} resourcetypes volledig uitgelezen, met of zonder tags ({scopes} × {} regio's)",
-            v.complete_everywhere.len(),
-            v.regions
+            "{provider}: {n} {} volledig uitgelezen, met of zonder tags ({scopes} × {} {})",
+            if n == 1 {
+                "resourcetype"
+            } else {
+                "resourcetypes"
+            },
+            v.regions,
+            if one_region { "regio" } else { "regio's" }
         )
     } else {
         format!(
-            "{provider}: {} resource types listed completely, tagged or not ({scopes} × {} regions)",
-            v.complete_everywhere.len(),
-            v.regions
+            "{provider}: {n} {} listed completely, tagged or not ({scopes} × {} {})",
+            if n == 1 {
+                "resource type"
+            } else {
+                "resource types"
+            },
+            v.regions,
+            if one_region { "region" } else { "regions" }
         )
     };
     if !v.complete_somewhere.is_empty() {

@@ -123,7 +123,7 @@ pub async fn mount_common(server: &MockServer) {
     get(format!(
         "/subscriptions/{SUB_A}/resourceGroups/rg-data/providers/Microsoft.Sql/servers/sqlsrv/databases/appdb/replicationLinks"
     ))
-    .and(query_param("api-version", "2021-11-01"))
+    .and(query_param("api-version", "2023-08-01"))
     .respond_with(ok(page(
         json!([{
             "id": format!("/subscriptions/{SUB_A}/resourceGroups/rg-data/providers/Microsoft.Sql/servers/sqlsrv/databases/appdb/replicationLinks/5b301b68-03f6-4d2b-b73d-1c7a1b5c3e8f"),
@@ -220,7 +220,7 @@ pub async fn mount_arm_resources(server: &MockServer) {
                  "name": "zone.example.nl", "type": "Microsoft.Network/dnszones", "location": "global"}
             ]),
             Some(format!(
-                "{base}/subscriptions/{SUB_A}/resources?%24expand=createdTime&api-version=2021-04-01&%24skiptoken=p2"
+                "{base}/subscriptions/{SUB_A}/resources?%24expand=createdTime&api-version=2025-04-01&%24skiptoken=p2"
             )),
         )))
         .expect(1)
@@ -571,7 +571,7 @@ async fn at_next_link_pages_are_followed_like_next_link() {
         .respond_with(ok(json!({
             "value": [{"id": format!("/subscriptions/{SUB_A}/resourceGroups/rg-web"), "name": "rg-web",
                        "type": "Microsoft.Resources/resourceGroups", "location": "westeurope"}],
-            "@nextLink": format!("{base}/subscriptions/{SUB_A}/resourcegroups?api-version=2021-04-01&%24skiptoken=rg2")
+            "@nextLink": format!("{base}/subscriptions/{SUB_A}/resourcegroups?api-version=2025-04-01&%24skiptoken=rg2")
         })))
         .with_priority(1)
         .expect(1)

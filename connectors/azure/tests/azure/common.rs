@@ -142,3 +142,12 @@ pub fn row(name: &str, ty: &str, loc: Option<&str>, replicas: &[&str], rg: &str)
         Some(rg.into()),
     )
 }
+
+/// A Resource Manager payload from `tests/fixtures/arm/` (each follows a Microsoft
+/// example, see the README there), with `{{sub}}` and `{{base}}` filled in.
+pub fn fixture(name: &str, sub: &str, base: &str) -> Value {
+    let path = format!("{}/tests/fixtures/arm/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let text = text.replace("{{sub}}", sub).replace("{{base}}", base);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+}

@@ -61,7 +61,7 @@ async fn estate() -> Estate {
             .respond_with(ok(page(
                 json!([vm(sub, "vm-1"), vm(sub, "vm-2")]),
                 Some(format!(
-                    "{base}/subscriptions/{sub}/resources?%24expand=createdTime&api-version=2021-04-01&%24skiptoken=p2"
+                    "{base}/subscriptions/{sub}/resources?%24expand=createdTime&api-version=2025-04-01&%24skiptoken=p2"
                 )),
             )))
             .mount(&mock)

@@ -31,7 +31,7 @@ async fn mount_graph(server: &MockServer) {
     let graph = || {
         Mock::given(method("POST"))
             .and(path("/providers/Microsoft.ResourceGraph/resources"))
-            .and(query_param("api-version", "2021-03-01"))
+            .and(query_param("api-version", "2024-04-01"))
             .and(header("authorization", bearer().as_str()))
     };
     let vm = json!({"id": format!("/subscriptions/{SUB_A}/resourceGroups/rg-web/providers/Microsoft.Compute/virtualMachines/vm-web-01"),
