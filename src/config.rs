@@ -42,7 +42,8 @@ pub struct Config {
     /// docs/register.md). They win over the built-in header names.
     #[serde(default)]
     pub register_columns: std::collections::BTreeMap<String, String>,
-    /// The scan store (SQLite file).
+    /// The scan store: a SQLite file (relative to the config file), or a
+    /// `postgresql://USER@HOST:PORT/DB` URL without a password (PGPASSWORD or .pgpass).
     #[serde(default = "default_store")]
     pub store: PathBuf,
     /// The rule pack.
@@ -268,7 +269,17 @@ impl Config {
         cfg.path = path.to_path_buf();
         cfg.digest = crate::store::hash::to_hex(&sha2::Sha256::digest(text.as_bytes()));
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
-        cfg.store = resolve(&base, &cfg.store);
+        if crate::store::postgres_url(&cfg.store).is_some() {
+            // A URL is not a path; and a password never sits in the config file.
+            if let Err(e) = crate::store::pgurl::refuse_password(&cfg.store.to_string_lossy()) {
+                let at = locate(text, "store")
+                    .map(|l| format!("line {l}: "))
+                    .unwrap_or_default();
+                problems.push(format!("{at}store: {e}"));
+            }
+        } else {
+            cfg.store = resolve(&base, &cfg.store);
+        }
         cfg.register = cfg.register.as_deref().map(|p| resolve(&base, p));
         cfg.register_annex = cfg.register_annex.as_deref().map(|p| resolve(&base, p));
         cfg.catalog = cfg.catalog.as_deref().map(|p| resolve(&base, p));

@@ -9,9 +9,10 @@ use crate::store::{self, DEFAULT_STORE, Store};
 /// Where the scan store is.
 #[derive(Debug, Clone, clap::Args)]
 pub struct StoreArgs {
-    /// The scan store (SQLite file). The config file's `store` setting will default it;
-    /// until then the default is `cloudcensus.db` in the current directory.
-    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE", default_value = DEFAULT_STORE)]
+    /// The scan store: a SQLite file, or a PostgreSQL database
+    /// `postgresql://USER@HOST:PORT/DB[?sslmode=verify-full]` (password from PGPASSWORD or
+    /// ~/.pgpass, never in the URL). The default is `cloudcensus.db` in the current directory.
+    #[arg(long, value_name = "PATH|URL", env = "CLOUDCENSUS_STORE", default_value = DEFAULT_STORE)]
     pub store: PathBuf,
 }
 

@@ -2,18 +2,22 @@
 //!
 //! Monthly scans accumulate here; the yearly report, `diff`, `unregistered` and the
 //! auditors read from it. Callers only see the [`Store`] and [`ScanWriter`] traits and
-//! [`open`], so a PostgreSQL backend can be added next to [`sqlite`] without touching them.
+//! [`open`]; a location that is a path is a [`sqlite`] file, a `postgresql://` URL a
+//! [`postgres`] database that many scanners and organisations share.
 //!
 //! Writing is streamed: [`Store::begin_scan`] returns a [`ScanWriter`] that takes records
 //! one at a time inside one transaction; [`ScanWriter::commit`] makes the scan visible with
 //! its content hash and chain link. Dropping a writer without committing rolls everything
-//! back, and a killed process leaves no trace of the scan. One writer at a time: a second
-//! one is refused with [`StoreError::Locked`]. See `docs/store.md`.
+//! back, and a killed process leaves no trace of the scan. One writer at a time (SQLite: per
+//! file; PostgreSQL: per organisation): a second one is refused with
+//! [`StoreError::Locked`]. See `docs/store.md`.
 
 pub mod diff;
 pub mod exchange;
 pub mod hash;
 pub mod migrations;
+pub mod pgurl;
+pub mod postgres;
 pub mod sqlite;
 
 use std::path::{Path, PathBuf};
@@ -103,9 +107,56 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
-    /// The backend named by the store location is not available.
-    #[error("unsupported store '{0}': only SQLite files are supported in this version")]
-    Unsupported(String),
+    /// The store location cannot be used as written.
+    #[error("store location '{location}': {reason}")]
+    BadLocation {
+        /// The location (never holds a password).
+        location: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A PostgreSQL location carries a password.
+    #[error(
+        "the store location holds a password: remove it from the URL (config file, --store or CLOUDCENSUS_STORE) and give it in PGPASSWORD, a ~/.pgpass file, PGPASSFILE or the URL's passfile=PATH"
+    )]
+    PasswordInLocation,
+    /// The PostgreSQL server cannot be reached.
+    #[error(
+        "cannot connect to the PostgreSQL server at {host} (store {store}): {reason}; check that the server runs and that the URL names the right host and port"
+    )]
+    Unreachable {
+        /// `host:port`.
+        host: String,
+        /// The location.
+        store: String,
+        /// The cause.
+        reason: String,
+    },
+    /// The PostgreSQL server refused the credentials.
+    #[error(
+        "the PostgreSQL server at {host} refused user '{user}' for database '{dbname}': {reason}; check PGPASSWORD or the password file entry {host}:{dbname}:{user} (the password is not shown)"
+    )]
+    AuthFailed {
+        /// `host:port`.
+        host: String,
+        /// Database.
+        dbname: String,
+        /// User.
+        user: String,
+        /// The server's message (never holds the password).
+        reason: String,
+    },
+    /// PostgreSQL failed.
+    #[error("{store}: {message}")]
+    Postgres {
+        /// The store.
+        store: String,
+        /// The server's or driver's message, with its detail.
+        message: String,
+        /// The cause.
+        #[source]
+        source: tokio_postgres::Error,
+    },
     /// SQLite failed.
     #[error("{store}: {source}")]
     Sqlite {
@@ -280,7 +331,8 @@ pub trait ScanWriter {
 /// A lazily read stream of one scan's resources, in the order they were written.
 pub type ResourceStream<'a> = Box<dyn Iterator<Item = Result<Resource>> + 'a>;
 
-/// The scan store. Implemented by [`sqlite::SqliteStore`]; get one with [`open`].
+/// The scan store. Implemented by [`sqlite::SqliteStore`] and [`postgres::PgStore`]; get one
+/// with [`open`].
 pub trait Store {
     /// Where the store is (for messages).
     fn location(&self) -> String;
@@ -416,7 +468,9 @@ pub const DEFAULT_STORE: &str = "cloudcensus.db";
 /// Opens an existing store for reading and writing; fails with [`StoreError::Missing`]
 /// when there is none (read-only commands must not create empty stores).
 pub fn open(location: &Path) -> Result<Box<dyn Store>> {
-    backend_check(location)?;
+    if let Some(url) = postgres_url(location) {
+        return Ok(Box::new(postgres::PgStore::open(&url, false)?));
+    }
     if !location.exists() {
         return Err(StoreError::Missing(location.to_path_buf()));
     }
@@ -425,16 +479,16 @@ pub fn open(location: &Path) -> Result<Box<dyn Store>> {
 
 /// Opens a store, creating it (and its schema) when it does not exist.
 pub fn open_or_create(location: &Path) -> Result<Box<dyn Store>> {
-    backend_check(location)?;
+    if let Some(url) = postgres_url(location) {
+        return Ok(Box::new(postgres::PgStore::open(&url, true)?));
+    }
     Ok(Box::new(sqlite::SqliteStore::open(location)?))
 }
 
-fn backend_check(location: &Path) -> Result<()> {
+/// The URL when `location` names a PostgreSQL database (`postgresql://`, `postgres://`).
+pub fn postgres_url(location: &Path) -> Option<String> {
     let s = location.to_string_lossy();
-    if s.starts_with("postgres://") || s.starts_with("postgresql://") {
-        return Err(StoreError::Unsupported(s.into_owned()));
-    }
-    Ok(())
+    pgurl::is_postgres(&s).then(|| s.trim().to_string())
 }
 
 /// Checks a period is `YYYY-MM` with a month 01–12.

@@ -54,18 +54,18 @@ fn now() -> DateTime<Utc> {
 }
 
 /// Parses an enum from its serde (kebab/lower-case) name.
-fn parse_enum<T: DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
+pub(super) fn parse_enum<T: DeserializeOwned>(s: &str) -> std::result::Result<T, String> {
     T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(s))
         .map_err(|e| format!("'{s}': {e}"))
 }
 
-fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
+pub(super) fn parse_time(s: &str) -> std::result::Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("timestamp '{s}': {e}"))
 }
 
-fn enum_name<T: serde::Serialize>(v: &T) -> String {
+pub(super) fn enum_name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
@@ -1055,7 +1055,7 @@ impl Store for SqliteStore {
     }
 }
 
-fn short(h: &str) -> &str {
+pub(super) fn short(h: &str) -> &str {
     &h[..h.len().min(12)]
 }
 

@@ -1,0 +1,264 @@
+//! The commands against a real PostgreSQL store: the demo estate's twelve scans are
+//! exported from SQLite, imported into PostgreSQL (the air-gapped scanner's route), and
+//! every reading command must answer exactly as it does on the SQLite store.
+//!
+//! Needs the server `./scripts/test` starts (`CLOUDCENSUS_TEST_POSTGRES`); fails without it.
+
+use std::path::{Path, PathBuf};
+
+use crate::util::cloudcensus;
+
+fn admin_url() -> String {
+    std::env::var("CLOUDCENSUS_TEST_POSTGRES").expect(
+        "CLOUDCENSUS_TEST_POSTGRES is not set: run the tests through ./scripts/test, which starts a PostgreSQL server",
+    )
+}
+
+/// A new empty database on the test server; returns its URL.
+fn fresh_database(tag: &str) -> String {
+    let admin = admin_url();
+    let name = format!(
+        "cli_{tag}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_micros()
+    );
+    let loc = cloudcensus::store::pgurl::PgLocation::parse(&admin).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = loc.config.connect(tokio_postgres::NoTls).await.unwrap();
+        let h = tokio::spawn(conn);
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        drop(client);
+        let _ = h.await;
+    });
+    admin.replacen("/postgres?", &format!("/{name}?"), 1)
+}
+
+fn run(config: &Path, args: &[&str]) -> std::process::Output {
+    cloudcensus()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: std::process::Output, what: &str) -> String {
+    assert!(
+        out.status.success(),
+        "{what} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a store command (`--store`).
+fn run_store(store: &str, args: &[&str]) -> std::process::Output {
+    cloudcensus()
+        .args(args)
+        .args(["--store", store])
+        .output()
+        .unwrap()
+}
+
+struct Both {
+    _dir: tempfile::TempDir,
+    sqlite: PathBuf,
+    postgres: PathBuf,
+    sqlite_store: String,
+    url: String,
+    dir: PathBuf,
+}
+
+fn demo_on_both() -> Both {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    ok(
+        cloudcensus()
+            .args(["demo", "--out", demo.to_str().unwrap()])
+            .output()
+            .unwrap(),
+        "demo",
+    );
+    let sqlite = demo.join("cloudcensus.toml");
+    let url = fresh_database("demo");
+    let text = std::fs::read_to_string(&sqlite).unwrap();
+    assert!(text.contains("store = \"cloudcensus.db\""), "{text}");
+    let postgres = demo.join("postgres.toml");
+    std::fs::write(
+        &postgres,
+        text.replace("store = \"cloudcensus.db\"", &format!("store = \"{url}\"")),
+    )
+    .unwrap();
+    let sqlite_store = demo.join("cloudcensus.db").display().to_string();
+    let ids: Vec<String> = serde_json::from_str::<serde_json::Value>(&ok(
+        run_store(&sqlite_store, &["scans", "--format", "json"]),
+        "scans",
+    ))
+    .unwrap()
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|s| s["id"].as_str().unwrap().to_string())
+    .collect();
+    assert_eq!(ids.len(), 12);
+    for id in &ids {
+        let file = demo.join(format!("{id}.json"));
+        ok(
+            run_store(
+                &sqlite_store,
+                &["export", "--scan", id, "--out", file.to_str().unwrap()],
+            ),
+            "export",
+        );
+        ok(
+            run_store(&url, &["import", file.to_str().unwrap()]),
+            "import into PostgreSQL",
+        );
+    }
+    Both {
+        _dir: dir,
+        sqlite,
+        postgres,
+        sqlite_store,
+        url,
+        dir: demo,
+    }
+}
+
+#[test]
+fn every_reading_command_answers_the_same_on_postgresql_as_on_sqlite() {
+    let b = demo_on_both();
+    for args in [
+        &["findings", "--format", "json", "--include-suppressed"][..],
+        &["unregistered", "--format", "json"],
+    ] {
+        // findings exits 1 when there are findings: compare exit code and output.
+        let (a, p) = (run(&b.sqlite, args), run(&b.postgres, args));
+        assert_eq!(
+            a.status.code(),
+            p.status.code(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&p.stderr)
+        );
+        let (a, p) = (
+            String::from_utf8(a.stdout).unwrap(),
+            String::from_utf8(p.stdout).unwrap(),
+        );
+        assert_eq!(a, p, "{args:?} differs between the backends");
+        assert!(a.len() > 10, "{args:?} printed nothing: {a}");
+    }
+    let a = ok(run_store(&b.sqlite_store, &["diff"]), "diff on sqlite");
+    let p = ok(run_store(&b.url, &["diff"]), "diff on postgres");
+    assert_eq!(a, p, "diff differs between the backends");
+    assert!(a.len() > 10, "diff printed nothing: {a}");
+    // Same content, same content hashes; ids identical because imported in order.
+    let hashes = |store: &str| -> Vec<(String, String)> {
+        serde_json::from_str::<serde_json::Value>(&ok(
+            run_store(store, &["scans", "--format", "json"]),
+            "scans",
+        ))
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_str().unwrap().to_string(),
+                s["content_hash"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+    };
+    assert_eq!(hashes(&b.sqlite_store), hashes(&b.url));
+    let v = ok(run_store(&b.url, &["verify"]), "verify");
+    assert!(v.contains("ok: 12 scan(s)"), "{v}");
+    for (cfg, name) in [(&b.sqlite, "sqlite"), (&b.postgres, "postgres")] {
+        let out = b.dir.join(format!("report-{name}"));
+        ok(
+            run(
+                cfg,
+                &["report", "--year", "2025", "--out", out.to_str().unwrap()],
+            ),
+            "report",
+        );
+    }
+    let csvs = |name: &str| -> Vec<(String, String)> {
+        let mut v: Vec<_> = std::fs::read_dir(b.dir.join(format!("report-{name}")))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .map(|p| {
+                let text = std::fs::read_to_string(&p).unwrap();
+                // The generation time is the only thing allowed to differ.
+                let text: Vec<&str> = text
+                    .lines()
+                    .filter(|l| !l.starts_with("Gegenereerd op,"))
+                    .collect();
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    text.join("\n"),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let (a, p) = (csvs("sqlite"), csvs("postgres"));
+    assert!(!a.is_empty(), "the report wrote no CSV");
+    assert_eq!(a.len(), p.len());
+    for ((name, x), (_, y)) in a.iter().zip(&p) {
+        for (lx, ly) in x.lines().zip(y.lines()) {
+            assert_eq!(lx, ly, "{name} differs between the backends");
+        }
+        assert_eq!(x.lines().count(), y.lines().count(), "{name}");
+    }
+    // Prune on PostgreSQL keeps the chain verifiable.
+    let pruned = ok(run_store(&b.url, &["prune", "--keep-months", "3"]), "prune");
+    assert!(pruned.contains("2025-01"), "{pruned}");
+    let v = ok(run_store(&b.url, &["verify"]), "verify after prune");
+    assert!(v.starts_with("ok: "), "{v}");
+}
+
+#[test]
+fn a_password_in_the_config_store_url_is_refused_without_repeating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        "organisation = \"Ministerie van Voorbeeldzaken\"\nstore = \"postgresql://scanner:Geheim-99@db.example/census\"\n",
+    )
+    .unwrap();
+    let out = run(&cfg, &["findings"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2") && err.contains("PGPASSWORD") && err.contains(".pgpass"),
+        "{err}"
+    );
+    assert!(!err.contains("Geheim-99"), "{err}");
+}
+
+#[test]
+fn a_wrong_pgpassword_is_refused_and_not_echoed() {
+    let url = fresh_database("auth");
+    let out = cloudcensus()
+        .env("PGPASSWORD", "Wrong-Password-7")
+        .args(["scans", "--store", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("refused user 'cloudcensus'"), "{err}");
+    assert!(!err.contains("Wrong-Password-7"), "{err}");
+}
