@@ -170,6 +170,31 @@ pub fn validate_with(grid: &Grid, file: &str, opts: &Options) -> Outcome {
             );
             continue;
         }
+        // Values right of the header's last column would be dropped without a word: in a
+        // `;`-separated file that is nearly always a `;` inside a value without quotes.
+        let width = header
+            .cells
+            .iter()
+            .rposition(|c| !c.is_blank())
+            .map_or(0, |i| i + 1);
+        if let Some(extra) = row.cells.iter().skip(width).position(|c| !c.is_blank()) {
+            let i = width + extra;
+            sink.push(
+                Severity::Error,
+                Some(row.number),
+                Some(ColumnRef {
+                    header: "(no header)".into(),
+                    letter: Some(column_letter(i)),
+                }),
+                Some(row.cells[i].text()),
+                format!(
+                    "a value right of the last header column ({}): the row has more cells than the \
+                     header; a value that holds the separator needs quotes (\"a; b\")",
+                    column_letter(width.saturating_sub(1))
+                ),
+            );
+            continue;
+        }
         let mut rc = RowCtx {
             row,
             layout: &layout,
@@ -1167,6 +1192,31 @@ mod tests {
         .unwrap_err();
         let rows: Vec<usize> = err.problems.iter().filter_map(|p| p.row).collect();
         assert_eq!(rows, [2, 3, 4], "{err}");
+    }
+
+    #[test]
+    fn a_row_longer_than_the_header_is_an_error_not_a_silent_drop() {
+        let err = load(&[
+            HEAD,
+            "VA-1;Een;DG;M;Doel;e;nee;intern;ja;burgers; aanvragers",
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("row 2, column J") && text.contains("needs quotes"),
+            "{text}"
+        );
+        // Quoted, the same value is one cell and loads.
+        let head = format!("{HEAD};Ontvangers");
+        let l = load(&[
+            &head,
+            "VA-1;Een;DG;M;Doel;e;nee;intern;ja;\"burgers; aanvragers\"",
+        ])
+        .unwrap();
+        assert_eq!(
+            l.register.activities[0].recipients,
+            ["burgers", "aanvragers"]
+        );
     }
 
     #[test]
