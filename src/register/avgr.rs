@@ -104,6 +104,22 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// A problem of a whole file (no record, no key).
+    fn file(&mut self, sev: Severity, file: &str, msg: String) {
+        self.push(sev, file, None, None, msg);
+    }
+}
+
+/// The register folders, for messages.
+fn folder_names() -> String {
+    FOLDERS
+        .iter()
+        .map(|(f, _)| *f)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Whether `bytes` look like a ZIP archive.
 pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
@@ -149,11 +165,9 @@ pub fn read(file: &str, bytes: &[u8]) -> Outcome {
         );
     }
     if r.activities.is_empty() && r.errors.is_empty() {
-        r.push(
+        r.file(
             Severity::Warning,
             file,
-            None,
-            None,
             "the export holds no records".into(),
         );
     }
@@ -172,23 +186,16 @@ fn read_zip(file: &str, bytes: &[u8], r: &mut Reader) {
     let mut zip = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
         Ok(z) => z,
         Err(e) => {
-            r.push(
+            r.file(
                 Severity::Error,
                 file,
-                None,
-                None,
                 format!("not a readable ZIP archive ({e}); export the register again"),
             );
             return;
         }
     };
     if zip.len() > MAX_FILES {
-        r.push(
-            Severity::Error,
-            file,
-            None,
-            None,
-            format!(
+        r.file(Severity::Error, file, format!(
                 "{} files in the archive, more than the {MAX_FILES} a register export has; is this the right file?",
                 zip.len()
             ),
@@ -208,53 +215,38 @@ fn read_zip(file: &str, bytes: &[u8], r: &mut Reader) {
         if name.ends_with('/') {
             continue;
         }
+        let here = format!("{file}:{name}");
         let top = name.split('/').next().unwrap_or_default();
         let Some((_, kind)) = FOLDERS.iter().find(|(f, _)| fold(f) == fold(top)) else {
-            r.push(
+            r.file(
                 Severity::Warning,
-                &format!("{file}:{name}"),
-                None,
-                None,
+                &here,
                 format!(
                     "not in one of the register folders ({}); ignored",
-                    FOLDERS
-                        .iter()
-                        .map(|(f, _)| *f)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    folder_names()
                 ),
             );
             continue;
         };
         if !name.to_ascii_lowercase().ends_with(".json") {
-            r.push(
-                Severity::Warning,
-                &format!("{file}:{name}"),
-                None,
-                None,
-                "not a .json file; ignored".into(),
-            );
+            r.file(Severity::Warning, &here, "not a .json file; ignored".into());
             continue;
         }
         let mut entry = match zip.by_name(&name) {
             Ok(e) => e,
             Err(e) => {
-                r.push(
+                r.file(
                     Severity::Error,
-                    &format!("{file}:{name}"),
-                    None,
-                    None,
+                    &here,
                     format!("cannot read it from the archive: {e}"),
                 );
                 continue;
             }
         };
         if entry.size() > MAX_FILE_BYTES {
-            r.push(
+            r.file(
                 Severity::Error,
-                &format!("{file}:{name}"),
-                None,
-                None,
+                &here,
                 format!(
                     "{} bytes, more than {MAX_FILE_BYTES}; refused",
                     entry.size()
@@ -264,27 +256,16 @@ fn read_zip(file: &str, bytes: &[u8], r: &mut Reader) {
         }
         let mut buf = Vec::new();
         if let Err(e) = entry.by_ref().take(MAX_FILE_BYTES).read_to_end(&mut buf) {
-            r.push(
-                Severity::Error,
-                &format!("{file}:{name}"),
-                None,
-                None,
-                format!("cannot unpack it: {e}"),
-            );
+            r.file(Severity::Error, &here, format!("cannot unpack it: {e}"));
             continue;
         }
         read_any = true;
-        read_json(&format!("{file}:{name}"), &buf, Some(*kind), r);
+        read_json(&here, &buf, Some(*kind), r);
     }
     if !read_any && r.errors.is_empty() {
-        r.push(
-            Severity::Error,
-            file,
-            None,
-            None,
-            format!(
+        r.file(Severity::Error, file, format!(
                 "no register files in the archive: expected folders {} with one .json file per Dienst",
-                FOLDERS.iter().map(|(f, _)| *f).collect::<Vec<_>>().join(", ")
+                folder_names()
             ),
         );
     }
@@ -295,11 +276,9 @@ fn read_json(file: &str, bytes: &[u8], kind: Option<Kind>, r: &mut Reader) {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            r.push(
+            r.file(
                 Severity::Error,
                 file,
-                None,
-                None,
                 format!(
                     "not UTF-8 text (byte {}); export the register again",
                     e.valid_up_to()
@@ -311,11 +290,9 @@ fn read_json(file: &str, bytes: &[u8], kind: Option<Kind>, r: &mut Reader) {
     let value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => {
-            r.push(
+            r.file(
                 Severity::Error,
                 file,
-                None,
-                None,
                 format!(
                     "not valid JSON at line {}, column {}: {e}",
                     e.line(),
@@ -329,11 +306,9 @@ fn read_json(file: &str, bytes: &[u8], kind: Option<Kind>, r: &mut Reader) {
         Value::Array(a) => a,
         Value::Object(_) => vec![value],
         _ => {
-            r.push(
+            r.file(
                 Severity::Error,
                 file,
-                None,
-                None,
                 "expected an array of records (AVG Register Rijksoverheid export)".into(),
             );
             return;
