@@ -394,6 +394,12 @@ impl Config {
                 self.rules.max_provider_share
             ));
         }
+        if self.rules.concentration_min_activities == 0 {
+            problems.push(format!(
+                "{}rules.concentration_min_activities = 0: give at least 1 (below this many material activities CB-CONC does not weigh the share on one provider; default 10)",
+                at("concentration_min_activities"),
+            ));
+        }
         for (i, s) in self.rules.suppress.iter().enumerate() {
             let key = format!("rules.suppress[{i}]");
             if s.reason.trim().is_empty() {
@@ -672,6 +678,31 @@ mod tests {
         ] {
             assert!(msg.contains(want), "missing '{want}' in:\n{msg}");
         }
+    }
+
+    #[test]
+    fn concentration_settings_out_of_range_are_refused_with_their_lines() {
+        let err = parse(
+            "organisation = \"M\"\n[rules]\nmax_provider_share = 0\nconcentration_min_activities = 0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        for want in [
+            "line 3: rules.max_provider_share = 0: give a percentage from 1 to 100",
+            "line 4: rules.concentration_min_activities = 0: give at least 1",
+        ] {
+            assert!(err.contains(want), "missing {want:?} in {err}");
+        }
+        let c = parse("organisation = \"M\"\n[rules]\nmax_provider_share = 60\nconcentration_min_activities = 4\n")
+            .unwrap();
+        assert_eq!(
+            (c.rules.max_provider_share, c.rules.concentration_min_activities),
+            (60, 4)
+        );
+        let err = parse("organisation = \"M\"\n[rules]\nmax_provider_share = 101\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("max_provider_share = 101"), "{err}");
     }
 
     #[test]
