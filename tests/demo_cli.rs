@@ -87,6 +87,7 @@ fn demo_builds_a_store_of_twelve_scans_and_the_dutch_workbook() {
             "Doorgifte buiten EER",
             "Bijzondere persoonsgegevens",
             "Basisregistraties",
+            "Concentratie",
             "Explain naar CIO Rijk",
             "Niet geregistreerd",
             "Bevindingen",
@@ -111,7 +112,56 @@ fn demo_builds_a_store_of_twelve_scans_and_the_dutch_workbook() {
                 .is_some_and(|x| x == "csv")
         })
         .count();
-    assert_eq!(csvs, 12);
+    assert_eq!(csvs, 13);
+}
+
+#[test]
+fn demo_concentration_sheet_has_a_row_per_provider_per_month_and_the_summary_headline_is_its_largest_share()
+ {
+    let demo = Demo::new();
+    let mut wb: Xlsx<_> = open_workbook(demo.workbook()).unwrap();
+    let sheet = wb.worksheet_range("Concentratie").unwrap();
+    let rows: Vec<Vec<String>> = sheet
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect();
+    assert_eq!(rows[0][0], "Periode");
+    // The table: 12 months × 3 providers, then a blank row and the chart data below it.
+    let table: Vec<&Vec<String>> = rows[1..].iter().take_while(|r| !r[0].is_empty()).collect();
+    assert_eq!(table.len(), 36, "{rows:?}");
+    let last_period = table.last().unwrap()[0].clone();
+    let latest: Vec<&&Vec<String>> = table.iter().filter(|r| r[0] == last_period).collect();
+    assert_eq!(latest.len(), 3);
+    for r in &latest {
+        assert!(r[3].starts_with("US — "), "jurisdiction {r:?}");
+        assert!(r[4].contains("CLOUD Act"), "laws {r:?}");
+    }
+    let largest = latest
+        .iter()
+        .map(|r| r[6].parse::<f64>().unwrap())
+        .fold(0.0, f64::max);
+    assert!(largest > 0.0, "{latest:?}");
+    let summary = wb.worksheet_range("Samenvatting").unwrap();
+    let headline = summary
+        .rows()
+        .find(|r| {
+            r[0].to_string()
+                .starts_with("Materiële verwerkingen bij één provider")
+        })
+        .expect("headline row");
+    let value: f64 = headline[1].to_string().parse().unwrap();
+    assert!((value - largest).abs() < 1e-9, "{value} vs {largest}");
+    assert!(
+        headline[2].to_string().contains(&last_period),
+        "{headline:?}"
+    );
+    // The sheet carries a native chart (the workbook has three: two on the summary).
+    let zip = zip::ZipArchive::new(std::fs::File::open(demo.workbook()).unwrap()).unwrap();
+    let charts = zip
+        .file_names()
+        .filter(|n| n.as_ref().is_ok_and(|n| n.starts_with("xl/charts/chart")))
+        .count();
+    assert_eq!(charts, 3);
 }
 
 #[test]

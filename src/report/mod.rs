@@ -48,6 +48,8 @@ pub struct ScanSummary {
     pub severities: BTreeMap<Severity, usize>,
     /// Resources per worst location class.
     pub by_class: BTreeMap<JurisdictionClass, usize>,
+    /// Material activities per provider (condition 6, the *Concentratie* sheet).
+    pub concentration: rules::concentration::Concentration,
 }
 
 /// Everything a report needs, assembled from the store.
@@ -286,6 +288,7 @@ fn assemble_in_chunks<'a, 's>(
             coverage: coverage.clone(),
             severities: rules::count_by_severity(&eval.findings),
             by_class: eval.by_class.clone(),
+            concentration: rules::concentration::concentration(ctx.register, &eval),
         });
         if last {
             let mut eval = eval;

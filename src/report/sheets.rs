@@ -20,6 +20,7 @@ pub const KEYS: &[&str] = &[
     "transfers",
     "special-categories",
     "key-registers",
+    "concentration",
     "explain",
     "unregistered",
     "findings",
@@ -107,6 +108,21 @@ pub fn columns(key: &str) -> Option<&'static [&'static str]> {
             "advice",
             "decision",
             "status",
+        ],
+        "concentration" => &[
+            "period",
+            "provider",
+            "parent",
+            "jurisdiction",
+            "laws",
+            "material",
+            "material_share",
+            "personal",
+            "special",
+            "basis",
+            "no_exit",
+            "data_bearing",
+            "data_bearing_share",
         ],
         "explain" => &[
             "activity_id",
@@ -401,6 +417,28 @@ pub fn summary_rows(d: &ReportData<'_>) -> Vec<(String, Cell, String)> {
         Cell::int(basis),
         String::new(),
     );
+    if let Some(last) = d.scans.last() {
+        let (value, note) = match concentration_headline(lang, last) {
+            Some((share, note)) => (Cell::Percent(share), note),
+            None => (
+                Cell::text(l(lang, "geen", "none")),
+                l(
+                    lang,
+                    "geen materiële verwerkingen in de publieke cloud",
+                    "no material activities in public cloud",
+                ),
+            ),
+        };
+        push(
+            "Materiële verwerkingen bij één provider (grootste aandeel)",
+            "Material activities on one provider (largest share)",
+            value,
+            format!(
+                "{note} — {}",
+                l(lang, "zie blad Concentratie", "see sheet Concentration")
+            ),
+        );
+    }
     push(
         "DPIA aanwezig (waar vereist)",
         "DPIA present (where required)",
@@ -926,6 +964,13 @@ pub fn produce(
                 }
             }
         }
+        "concentration" => {
+            for s in &d.scans {
+                for row in concentration_rows(d, s) {
+                    emit(row)?;
+                }
+            }
+        }
         "legend" => legend(d, emit)?,
         other => anyhow::bail!("no data for sheet key '{other}'"),
     }
@@ -1027,7 +1072,7 @@ fn legend(d: &ReportData<'_>, emit: &mut dyn FnMut(Vec<Cell>) -> Result<()>) -> 
         )?;
     }
     let def = l(lang, "Begrip", "Term");
-    let terms: [(&str, &str, &str, &str); 6] = [
+    let terms: [(&str, &str, &str, &str); 7] = [
         (
             "Materieel cloudgebruik",
             "Material cloud use",
@@ -1059,6 +1104,12 @@ fn legend(d: &ReportData<'_>, emit: &mut dyn FnMut(Vec<Cell>) -> Result<()>) -> 
             "An extra location holding a copy of the data (S3 replication, Azure geo-redundant storage, Google dual/multi-region). Counts as an observed location.",
         ),
         (
+            "Concentratie",
+            "Concentration",
+            "Voorwaarde 6: hoeveel materiële verwerkingen van één provider afhangen, en onder welke jurisdictie het moederbedrijf valt. Een Amerikaans moederbedrijf valt onder de CLOUD Act en FISA 702, ook voor gegevens in EU-regio's. Een verwerking bij twee providers telt bij beide mee. Regel CB-CONC meldt een aandeel boven max_provider_share.",
+            "Condition 6: how many material activities depend on one provider, and under whose jurisdiction its parent company falls. A US parent is subject to the CLOUD Act and FISA 702, also for data in EU regions. An activity on two providers counts for both. Rule CB-CONC reports a share above max_provider_share.",
+        ),
+        (
             "Dekking",
             "Coverage",
             "Wat de scan niet kon uitlezen (geen toegang, throttling, fout) staat op het blad Dekking en telt als bevinding CB-COVERAGE; het is nooit 'nul resources'.",
@@ -1069,6 +1120,108 @@ fn legend(d: &ReportData<'_>, emit: &mut dyn FnMut(Vec<Cell>) -> Result<()>) -> 
         row(def.clone(), l(lang, tnl, ten), l(lang, nl, en))?;
     }
     Ok(())
+}
+
+/// The rows of the *Concentratie* sheet for one scan: a row per provider.
+///
+/// A provider the scan did not list at all (no coverage entry) gets "not scanned" for its
+/// data-bearing resources instead of a zero; its material activities still count, since
+/// the register names them.
+fn concentration_rows(d: &ReportData<'_>, s: &super::ScanSummary) -> Vec<Vec<Cell>> {
+    let lang = d.ctx.lang;
+    let c = &s.concentration;
+    let date = s.finished_at.date_naive();
+    let catalog = d.ctx.catalog;
+    c.providers
+        .iter()
+        .map(|p| {
+            let facts = catalog.facts_of(p.provider);
+            let scanned = s.coverage.iter().any(|e| e.provider == p.provider);
+            let unknown = || {
+                Cell::text(l(
+                    lang,
+                    "onbekend (geen providergegevens)",
+                    "unknown (no provider facts)",
+                ))
+            };
+            let (parent, jurisdiction, laws) = match facts {
+                Some(f) => {
+                    let country = catalog
+                        .country_name(&f.home_country)
+                        .unwrap_or(&f.home_country);
+                    let side = if catalog.is_eea_member(&f.home_country, date) {
+                        l(lang, "binnen de EER", "inside the EEA")
+                    } else {
+                        l(lang, "buiten de EER", "outside the EEA")
+                    };
+                    (
+                        Cell::text(&f.parent),
+                        Cell::text(format!("{} — {country} ({side})", f.home_country)),
+                        if f.laws.is_empty() {
+                            Cell::text(l(lang, "geen bekend", "none known"))
+                        } else {
+                            Cell::text(f.laws.join("; "))
+                        },
+                    )
+                }
+                None => (unknown(), unknown(), unknown()),
+            };
+            let (bearing, bearing_share) = if scanned {
+                (
+                    Cell::int(p.data_bearing),
+                    Cell::Percent(if c.data_bearing_total == 0 {
+                        0.0
+                    } else {
+                        p.data_bearing as f64 * 100.0 / c.data_bearing_total as f64
+                    }),
+                )
+            } else {
+                let t = l(lang, "niet gescand", "not scanned");
+                (Cell::text(&t), Cell::text(&t))
+            };
+            vec![
+                Cell::text(&s.period),
+                Cell::text(p.provider.company()),
+                parent,
+                jurisdiction,
+                laws,
+                Cell::int(p.material),
+                Cell::Percent(c.share(p.material)),
+                Cell::int(p.personal),
+                Cell::int(p.special),
+                Cell::int(p.basis),
+                Cell::int(p.no_exit),
+                bearing,
+                bearing_share,
+            ]
+        })
+        .collect()
+}
+
+/// The headline of condition 6: the share of the material activities on the provider that
+/// carries most of them in scan `s`, as (percent, text naming the provider and the count).
+pub fn concentration_headline(lang: Lang, s: &super::ScanSummary) -> Option<(f64, String)> {
+    let c = &s.concentration;
+    let top = c.largest()?;
+    Some((
+        c.share(top.material),
+        match lang {
+            Lang::Nl => format!(
+                "{}: {} van {} ({})",
+                top.provider.company(),
+                top.material,
+                c.material_total,
+                s.period
+            ),
+            Lang::En => format!(
+                "{}: {} of {} ({})",
+                top.provider.company(),
+                top.material,
+                c.material_total,
+                s.period
+            ),
+        },
+    ))
 }
 
 /// Monthly severity counts for the chart: (period, counts per severity).

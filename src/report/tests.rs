@@ -295,7 +295,7 @@ fn workbook_contains_native_charts() {
         .filter_map(|n| n.ok().map(|n| n.to_string()))
         .filter(|n| n.starts_with("xl/charts/chart"))
         .collect();
-    assert_eq!(charts.len(), 2, "{charts:?}");
+    assert_eq!(charts.len(), 3, "{charts:?}");
     let mut xml = String::new();
     zip.by_name("xl/charts/chart2.xml")
         .unwrap()
@@ -304,6 +304,20 @@ fn workbook_contains_native_charts() {
     assert!(
         xml.contains("stacked"),
         "findings per month is a stacked column chart"
+    );
+    // The concentration chart: a column per provider and the threshold as a line.
+    let mut xml = String::new();
+    zip.by_name("xl/charts/chart3.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    assert!(
+        xml.contains("<c:barChart>") && xml.contains("<c:lineChart>"),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("material activities depend on one provider"),
+        "{xml}"
     );
 }
 
@@ -485,4 +499,52 @@ fn a_scan_that_fails_halfway_through_reading_is_an_error_naming_it_not_a_short_r
         err.contains("cannot read scan scan-2026-02") && err.contains("the disk went away"),
         "{err}"
     );
+}
+
+#[test]
+fn concentration_sheet_counts_material_activities_per_provider_and_says_not_scanned_instead_of_zero()
+ {
+    use super::cells::Cell;
+    let fx = Fixture::new();
+    let data = fx.data(Lang::En);
+    let mut rows: Vec<Vec<Cell>> = Vec::new();
+    super::sheets::produce(&data, "concentration", &mut |r| {
+        rows.push(r);
+        Ok(())
+    })
+    .unwrap();
+    let keys = super::sheets::columns("concentration").unwrap();
+    let col = |k: &str| keys.iter().position(|x| *x == k).unwrap();
+    // Two months × three providers.
+    assert_eq!(rows.len(), 6);
+    let feb: Vec<&Vec<Cell>> = rows
+        .iter()
+        .filter(|r| r[col("period")] == Cell::text("2026-02"))
+        .collect();
+    let aws = feb
+        .iter()
+        .find(|r| r[col("provider")] == Cell::text("Amazon Web Services"))
+        .unwrap();
+    // Both activities are material and on AWS: one with special categories, one with a
+    // key register, neither with an exit strategy.
+    assert_eq!(aws[col("material")], Cell::Int(2));
+    assert_eq!(aws[col("material_share")], Cell::Percent(100.0));
+    assert_eq!(aws[col("special")], Cell::Int(1));
+    assert_eq!(aws[col("basis")], Cell::Int(1));
+    assert_eq!(aws[col("no_exit")], Cell::Int(2));
+    assert_eq!(aws[col("data_bearing")], Cell::Int(3));
+    assert_eq!(aws[col("parent")], Cell::text("Amazon.com, Inc."));
+    assert!(aws[col("laws")].to_plain().contains("CLOUD Act"), "{aws:?}");
+    // Azure and Google were never listed in these scans: no zero data-bearing resources.
+    for r in feb
+        .iter()
+        .filter(|r| r[col("provider")] != Cell::text("Amazon Web Services"))
+    {
+        assert_eq!(r[col("material")], Cell::Int(0));
+        assert_eq!(r[col("data_bearing")], Cell::text("not scanned"), "{r:?}");
+    }
+    let (share, note) =
+        super::sheets::concentration_headline(Lang::En, data.scans.last().unwrap()).unwrap();
+    assert_eq!(share, 100.0);
+    assert_eq!(note, "Amazon Web Services: 2 of 2 (2026-02)");
 }

@@ -18,7 +18,7 @@ use crate::rules::Severity;
 /// already wrote, which constant-memory mode cannot do. Every other sheet is written in
 /// constant-memory mode (a row goes to disk when the next starts): the per-activity
 /// sheets hold a row per register activity, tens of thousands for a large department.
-const IN_MEMORY: &[&str] = &["summary"];
+const IN_MEMORY: &[&str] = &["summary", "concentration"];
 
 /// Rijksoverheid blue, used for header rows.
 const HEADER_BLUE: u32 = 0x154273;
@@ -244,6 +244,9 @@ pub fn write(d: &ReportData<'_>, template: &Template, path: &Path) -> Result<()>
         if sheet.key == "summary" {
             summary_charts(d, ws, sheet, &f)?;
         }
+        if sheet.key == "concentration" {
+            concentration_chart(d, ws, sheet, &f)?;
+        }
     }
     wb.save(path)
         .with_context(|| format!("cannot write workbook {}", path.display()))?;
@@ -408,6 +411,109 @@ fn summary_charts(
         }
         ws.insert_chart(16, chart_col, &chart)?;
     }
+    Ok(())
+}
+
+/// Beside the *Concentratie* table: per month the share of the material activities on
+/// each provider, charted against the organisation's threshold (`max_provider_share`),
+/// with the latest month's headline as the title.
+fn concentration_chart(
+    d: &ReportData<'_>,
+    ws: &mut Worksheet,
+    sheet: &SheetSpec,
+    f: &Formats,
+) -> Result<()> {
+    let lang = d.ctx.lang;
+    let name = sheet.name(lang).to_string();
+    let l = |nl: &str, en: &str| match lang {
+        crate::rules::Lang::Nl => nl.to_string(),
+        crate::rules::Lang::En => en.to_string(),
+    };
+    // Below the table (a row per provider per month), so the chart never covers it.
+    let providers = cloudcensus_core::Provider::ALL;
+    let top = (d.scans.len() * providers.len()) as u32 + 3;
+    let threshold = f64::from(d.ctx.rules.max_provider_share);
+    ws.write_string_with_format(top, 0, l("Periode", "Period"), &f.header)?;
+    for (j, p) in providers.iter().enumerate() {
+        ws.write_string_with_format(top, 1 + j as u16, p.company(), &f.header)?;
+    }
+    let tcol = 1 + providers.len() as u16;
+    ws.write_string_with_format(
+        top,
+        tcol,
+        format!("{} ({threshold:.0} %)", l("Drempel", "Threshold")),
+        &f.header,
+    )?;
+    for (i, s) in d.scans.iter().enumerate() {
+        let r = top + 1 + i as u32;
+        ws.write_string_with_format(r, 0, &s.period, &f.text)?;
+        for (j, p) in providers.iter().enumerate() {
+            let n = s
+                .concentration
+                .providers
+                .iter()
+                .find(|x| x.provider == *p)
+                .map_or(0, |x| x.material);
+            ws.write_number_with_format(r, 1 + j as u16, s.concentration.share(n), &f.percent)?;
+        }
+        ws.write_number_with_format(r, tcol, threshold, &f.percent)?;
+    }
+    if d.scans.is_empty() {
+        return Ok(());
+    }
+    let last = top + d.scans.len() as u32;
+    let title = match d
+        .scans
+        .last()
+        .and_then(|s| sheets::concentration_headline(lang, s))
+    {
+        Some((share, _)) => match lang {
+            crate::rules::Lang::Nl => {
+                format!("{share:.0} % van de materiële verwerkingen bij één provider")
+            }
+            crate::rules::Lang::En => {
+                format!("{share:.0} % of material activities depend on one provider")
+            }
+        },
+        None => l(
+            "Geen materiële verwerkingen in de publieke cloud",
+            "No material activities in public cloud",
+        ),
+    };
+    let mut chart = Chart::new(ChartType::Column);
+    chart.title().set_name(title.as_str());
+    let colours = [0xE17000u32, 0x01689B, 0x39870C];
+    for (j, _) in providers.iter().enumerate() {
+        let col = 1 + j as u16;
+        chart
+            .add_series()
+            .set_name((name.as_str(), top, col))
+            .set_categories((name.as_str(), top + 1, 0, last, 0))
+            .set_values((name.as_str(), top + 1, col, last, col))
+            .set_format(rust_xlsxwriter::ChartFormat::new().set_solid_fill(
+                rust_xlsxwriter::ChartSolidFill::new().set_color(Color::RGB(colours[j % 3])),
+            ));
+    }
+    chart
+        .y_axis()
+        .set_name(l("% van materiële verwerkingen", "% of material activities").as_str())
+        .set_min(0)
+        .set_max(100);
+    let mut line = Chart::new(ChartType::Line);
+    line.add_series()
+        .set_name((name.as_str(), top, tcol))
+        .set_categories((name.as_str(), top + 1, 0, last, 0))
+        .set_values((name.as_str(), top + 1, tcol, last, tcol))
+        .set_format(
+            rust_xlsxwriter::ChartFormat::new().set_line(
+                rust_xlsxwriter::ChartLine::new()
+                    .set_color(Color::RGB(0xB00020))
+                    .set_dash_type(rust_xlsxwriter::ChartLineDashType::Dash),
+            ),
+        );
+    chart.combine(&line);
+    chart.set_width(720).set_height(340);
+    ws.insert_chart(last + 2, 0, &chart)?;
     Ok(())
 }
 
