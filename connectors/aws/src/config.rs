@@ -102,6 +102,11 @@ pub struct AwsSourceConfig {
     /// External id passed with every `AssumeRole`, when the member roles require one.
     #[serde(default)]
     pub external_id: Option<String>,
+    /// How long each assumed-role session lasts, in seconds (900–43 200, default 3 600;
+    /// at most the role's own maximum session duration). A scan outlives it: the
+    /// credentials are requested again shortly before they expire.
+    #[serde(default = "default_assume_role_session_secs")]
+    pub assume_role_session_secs: u32,
     /// Endpoint for every AWS API (emulators, VPC endpoints). The standard
     /// `AWS_ENDPOINT_URL` environment variable works too.
     #[serde(default)]
@@ -160,6 +165,13 @@ fn default_request_timeout_secs() -> u64 {
     DEFAULT_REQUEST_TIMEOUT_SECS
 }
 
+/// Default for [`AwsSourceConfig::assume_role_session_secs`].
+pub const DEFAULT_ASSUME_ROLE_SESSION_SECS: u32 = 3600;
+
+fn default_assume_role_session_secs() -> u32 {
+    DEFAULT_ASSUME_ROLE_SESSION_SECS
+}
+
 fn default_max_attempts() -> u32 {
     DEFAULT_MAX_ATTEMPTS
 }
@@ -191,6 +203,7 @@ impl AwsSourceConfig {
             exclude_ous: Vec::new(),
             assume_role: None,
             external_id: None,
+            assume_role_session_secs: DEFAULT_ASSUME_ROLE_SESSION_SECS,
             endpoint_url: None,
             endpoint_urls: std::collections::BTreeMap::new(),
             cloud_control: true,
@@ -289,6 +302,13 @@ impl AwsSourceConfig {
             problems.push(
                 "external_id: only used with assume_role; set assume_role or remove it".into(),
             );
+        }
+        if !(900..=43_200).contains(&self.assume_role_session_secs) {
+            problems.push(format!(
+                "assume_role_session_secs: {} is outside what AWS allows (900 to 43200 seconds, \
+                 and at most the role's maximum session duration; default 3600)",
+                self.assume_role_session_secs
+            ));
         }
         if let Some(role) = &self.assume_role
             && (role.is_empty() || role.contains(':'))

@@ -1,6 +1,7 @@
 //! Connecting: credentials, identity, and the accounts (scopes) to scan.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -45,6 +46,8 @@ pub struct AwsConnector {
     /// Coverage entries about a scope found while discovering scopes (account tags that
     /// could not be read); emitted with that scope's inventory.
     pub(crate) scope_notes: Mutex<HashMap<String, Vec<Coverage>>>,
+    /// `sts:AssumeRole` requests made so far (first sessions and refreshes).
+    pub(crate) assume_role_requests: Arc<AtomicUsize>,
 }
 
 /// Connects with the standard credential chain (environment, shared config and
@@ -151,6 +154,7 @@ pub async fn connect_with_sdk_config(
         partition,
         home_region,
         scope_notes: Mutex::new(HashMap::new()),
+        assume_role_requests: Arc::new(AtomicUsize::new(0)),
     })
 }
 
@@ -159,6 +163,83 @@ fn config_error(cfg: &AwsSourceConfig, message: String) -> ConnectorError {
         provider: Provider::Aws,
         source_name: cfg.name.clone(),
         message,
+    }
+}
+
+/// How long before an assumed-role session's expiry it is requested again.
+const SESSION_REFRESH_MARGIN: Duration = Duration::from_secs(300);
+
+/// Credentials for one member account from `sts:AssumeRole`, requested again whenever
+/// the SDK's identity cache finds the session about to expire.
+#[derive(Debug)]
+struct AssumedRole {
+    sts: aws_sdk_sts::Client,
+    role_arn: String,
+    external_id: Option<String>,
+    duration_secs: u32,
+    requests: Arc<AtomicUsize>,
+    /// The session requested while connecting the account, handed out once.
+    first: Mutex<Option<Credentials>>,
+}
+
+impl AssumedRole {
+    /// One `AssumeRole` call, or the coverage status and message of its failure.
+    async fn request(&self) -> std::result::Result<Credentials, (CoverageStatus, String)> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let out = self
+            .sts
+            .assume_role()
+            .role_arn(&self.role_arn)
+            .role_session_name("cloudcensus")
+            .set_external_id(self.external_id.clone())
+            .duration_seconds(i32::try_from(self.duration_secs).unwrap_or(3600))
+            .send()
+            .await;
+        let role_arn = &self.role_arn;
+        let c = match out {
+            Ok(o) => o.credentials,
+            Err(e) => {
+                let err = call_error("sts:AssumeRole", &e);
+                let status = match err.status {
+                    CoverageStatus::Throttled | CoverageStatus::Error => err.status,
+                    _ => CoverageStatus::Denied,
+                };
+                return Err((status, format!("{} (role {role_arn})", err.message)));
+            }
+        }
+        .ok_or_else(|| {
+            (
+                CoverageStatus::Error,
+                format!("sts:AssumeRole {role_arn} returned no credentials"),
+            )
+        })?;
+        let expiry = std::time::SystemTime::try_from(c.expiration).ok();
+        Ok(Credentials::new(
+            c.access_key_id,
+            c.secret_access_key,
+            Some(c.session_token),
+            expiry,
+            "cloudcensus-assume-role",
+        ))
+    }
+}
+
+impl aws_credential_types::provider::ProvideCredentials for AssumedRole {
+    fn provide_credentials<'a>(
+        &'a self,
+    ) -> aws_credential_types::provider::future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        aws_credential_types::provider::future::ProvideCredentials::new(async move {
+            let first = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(c) = first {
+                return Ok(c);
+            }
+            self.request().await.map_err(|(_, message)| {
+                aws_credential_types::provider::error::CredentialsError::provider_error(message)
+            })
+        })
     }
 }
 
@@ -179,6 +260,12 @@ impl AwsConnector {
     /// The account the identity belongs to.
     pub fn caller_account(&self) -> &str {
         &self.caller_account
+    }
+
+    /// How many `sts:AssumeRole` requests this connector has made: one per member account
+    /// scanned, plus one each time a session neared its end during a long scan.
+    pub fn assume_role_requests(&self) -> usize {
+        self.assume_role_requests.load(Ordering::Relaxed)
     }
 
     /// The SDK configuration for one account: the caller's own credentials for its own
@@ -204,58 +291,40 @@ impl AwsConnector {
             ));
         };
         let role_arn = format!("arn:{}:iam::{account}:role/{role}", self.partition);
-        let out = sts_client(&self.sdk, &self.recorder)
-            .assume_role()
-            .role_arn(&role_arn)
-            .role_session_name("cloudcensus")
-            .set_external_id(self.cfg.external_id.clone())
-            .duration_seconds(3600)
-            .send()
-            .await;
-        let creds = match out {
-            Ok(o) => o.credentials,
-            Err(e) => {
-                let err = call_error("sts:AssumeRole", &e);
-                let status = match err.status {
-                    CoverageStatus::Throttled | CoverageStatus::Error => err.status,
-                    _ => CoverageStatus::Denied,
-                };
-                return Err(Coverage::failed(
-                    Provider::Aws,
-                    account,
-                    "*",
-                    "sts",
-                    status,
-                    format!(
-                        "{} (role {role_arn}); nothing in this account was listed",
-                        err.message
-                    ),
-                ));
-            }
+        let session = AssumedRole {
+            sts: sts_client(&self.sdk, &self.recorder),
+            role_arn: role_arn.clone(),
+            external_id: self.cfg.external_id.clone(),
+            duration_secs: self.cfg.assume_role_session_secs,
+            requests: self.assume_role_requests.clone(),
+            first: Mutex::new(None),
         };
-        let Some(c) = creds else {
-            return Err(Coverage::failed(
+        // The first session is requested here, so a denied role is this account's
+        // coverage rather than an error on every later call.
+        let first = session.request().await.map_err(|(status, message)| {
+            Coverage::failed(
                 Provider::Aws,
                 account,
                 "*",
                 "sts",
-                CoverageStatus::Error,
-                format!("sts:AssumeRole {role_arn} returned no credentials"),
-            ));
-        };
-        let expiry = std::time::SystemTime::try_from(c.expiration).ok();
-        let creds = Credentials::new(
-            c.access_key_id,
-            c.secret_access_key,
-            Some(c.session_token),
-            expiry,
-            "cloudcensus-assume-role",
-        );
+                status,
+                format!("{message}; nothing in this account was listed"),
+            )
+        })?;
+        *session.first.lock().unwrap_or_else(|e| e.into_inner()) = Some(first);
+        // One identity cache for every client of this account, which asks the provider
+        // again five minutes before the session's expiry: a scan of any length keeps
+        // valid credentials, and retried calls never carry a session about to end.
         Ok(self
             .sdk
             .clone()
             .into_builder()
-            .credentials_provider(SharedCredentialsProvider::new(creds))
+            .identity_cache(
+                aws_config::identity::IdentityCache::lazy()
+                    .buffer_time(SESSION_REFRESH_MARGIN)
+                    .build(),
+            )
+            .credentials_provider(SharedCredentialsProvider::new(session))
             .build())
     }
 
