@@ -390,14 +390,14 @@ impl Config {
         if !(1..=100).contains(&self.rules.max_provider_share) {
             problems.push(format!(
                 "{}rules.max_provider_share = {}: give a percentage from 1 to 100 (the largest share of the material activities one provider may carry before CB-CONC reports it; default 75)",
-                at("max_provider_share"),
+                at("rules.max_provider_share"),
                 self.rules.max_provider_share
             ));
         }
         if self.rules.concentration_min_activities == 0 {
             problems.push(format!(
                 "{}rules.concentration_min_activities = 0: give at least 1 (below this many material activities CB-CONC does not weigh the share on one provider; default 10)",
-                at("concentration_min_activities"),
+                at("rules.concentration_min_activities"),
             ));
         }
         for (i, s) in self.rules.suppress.iter().enumerate() {
