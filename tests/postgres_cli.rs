@@ -262,3 +262,119 @@ fn a_wrong_pgpassword_is_refused_and_not_echoed() {
     assert!(err.contains("refused user 'cloudcensus'"), "{err}");
     assert!(!err.contains("Wrong-Password-7"), "{err}");
 }
+
+#[test]
+fn rollup_of_three_ministries_in_one_postgresql_database_and_each_report_stays_its_own() {
+    let b = demo_on_both();
+    // Two more ministries deliver their December scan as an export (the air-gapped route).
+    let dec = b.dir.join("december.json");
+    ok(
+        run_store(
+            &b.url,
+            &[
+                "export",
+                "--scan",
+                "2025-12",
+                "--out",
+                dec.to_str().unwrap(),
+            ],
+        ),
+        "export",
+    );
+    let text = std::fs::read_to_string(&dec).unwrap();
+    let own = "\"organisation\":\"Ministerie van Voorbeeldzaken\"";
+    assert!(text.contains(own));
+    for (org, file) in [
+        ("Ministerie van Financiën", "fin.json"),
+        ("Ministerie van Infrastructuur en Waterstaat", "ienw.json"),
+    ] {
+        let path = b.dir.join(file);
+        std::fs::write(
+            &path,
+            text.replacen(own, &format!("\"organisation\":\"{org}\""), 1),
+        )
+        .unwrap();
+        ok(
+            run_store(&b.url, &["import", path.to_str().unwrap()]),
+            "import",
+        );
+    }
+    // The department's own report reads only its own scans, as on its SQLite store.
+    let read = |dir: &Path| -> String {
+        let p = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.to_string_lossy().ends_with("-samenvatting.csv"))
+            .unwrap();
+        std::fs::read_to_string(p).unwrap()
+    };
+    for (cfg, name) in [(&b.sqlite, "sqlite"), (&b.postgres, "postgres")] {
+        let out = b.dir.join(format!("own-{name}"));
+        ok(
+            run(
+                cfg,
+                &["report", "--year", "2025", "--out", out.to_str().unwrap()],
+            ),
+            "report",
+        );
+    }
+    let summary = read(&b.dir.join("own-sqlite"));
+    assert_eq!(summary, read(&b.dir.join("own-postgres")));
+    let cover = std::fs::read_dir(b.dir.join("own-postgres"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with("-voorblad.csv"))
+        .unwrap();
+    let cover = std::fs::read_to_string(cover).unwrap();
+    let december = cover.lines().find(|l| l.contains("scan 2025-12")).unwrap();
+    assert!(
+        december.contains("2025-12-0001 "),
+        "December is the ministry's own scan, not a later one of another ministry: {december}"
+    );
+
+    // CIO Rijk's roll-up: three rows; the register figures only where a config was given.
+    let out = b.dir.join("rollup");
+    let printed = ok(
+        cloudcensus()
+            .args(["rollup", "--year", "2025", "--store", &b.url, "--out"])
+            .arg(&out)
+            .arg("--org-config")
+            .arg(&b.postgres)
+            .output()
+            .unwrap(),
+        "rollup",
+    );
+    assert!(
+        printed.contains("cloudcensus-rollup-2025.xlsx"),
+        "{printed}"
+    );
+    let csv = std::fs::read_to_string(out.join("cloudcensus-rollup-2025.csv")).unwrap();
+    let mut rdr = csv::Reader::from_reader(csv.trim_start_matches('\u{feff}').as_bytes());
+    let headers = rdr.headers().unwrap().clone();
+    let at = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.unwrap()).collect();
+    let orgs: Vec<&str> = rows.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        orgs,
+        [
+            "Ministerie van Financiën",
+            "Ministerie van Infrastructuur en Waterstaat",
+            "Ministerie van Voorbeeldzaken",
+            "Rijksbreed totaal (3 organisaties)"
+        ]
+    );
+    let unreg = at("Niet geregistreerd (gegevens-dragend)");
+    assert_eq!(&rows[0][unreg], "niet berekend: geen register");
+    // Voorbeeldzaken's figure is its own report's.
+    let own: Vec<String> = summary
+        .lines()
+        .find(|l| l.starts_with("Niet geregistreerd (gegevensdragend),"))
+        .unwrap()
+        .split(',')
+        .map(String::from)
+        .collect();
+    assert_eq!(rows[2][unreg], own[1]);
+    assert_eq!(&rows[2][at("Maanden gescand")], "12");
+    assert_eq!(&rows[0][at("Resources")], &rows[2][at("Resources")]);
+    assert_eq!(&rows[3][unreg], "niet berekend voor 2 van 3");
+}
