@@ -378,3 +378,98 @@ fn rollup_of_three_ministries_in_one_postgresql_database_and_each_report_stays_i
     assert_eq!(&rows[0][at("Resources")], &rows[2][at("Resources")]);
     assert_eq!(&rows[3][unreg], "niet berekend voor 2 van 3");
 }
+
+/// A synthetic scan of `n` resources as a JSON export file.
+fn synthetic_export(path: &Path, seed: u64, n: u64) {
+    use cloudcensus::synth::Synth;
+    let s = Synth::new(seed);
+    let mut meta = s.meta("2026-03");
+    meta.organisation = "Ministerie van Voorbeeldzaken".into();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    cloudcensus::store::exchange::write_json(
+        &mut f,
+        &meta,
+        &s.scopes(),
+        &s.groups(),
+        s.clone().resources(n).map(Ok),
+        &s.coverage(),
+    )
+    .unwrap();
+}
+
+/// Runs a query on a test database and returns the first column of the first row.
+fn count(url: &str, sql: &str) -> i64 {
+    let loc = cloudcensus::store::pgurl::PgLocation::parse(url).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (client, conn) = loc.config.connect(tokio_postgres::NoTls).await.unwrap();
+        let h = tokio::spawn(conn);
+        let n: i64 = client.query_one(sql, &[]).await.unwrap().get(0);
+        drop(client);
+        let _ = h.await;
+        n
+    })
+}
+
+#[test]
+fn a_full_disk_on_the_server_fails_the_import_clearly_and_keeps_the_earlier_scans() {
+    // A database whose tables live on a 16 MiB file system (scripts/test mounts it): the
+    // server's real "No space left on device".
+    let tablespace = std::env::var("CLOUDCENSUS_TEST_PG_SMALL_TABLESPACE").expect(
+        "CLOUDCENSUS_TEST_PG_SMALL_TABLESPACE is not set: ./scripts/test creates it on a 16 MiB tmpfs, which needs root (as in CI)",
+    );
+    let admin = admin_url();
+    let name = format!("cli_diskfull_{}", std::process::id());
+    let exec = |sql: &str| {
+        let loc = cloudcensus::store::pgurl::PgLocation::parse(&admin).unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (client, conn) = loc.config.connect(tokio_postgres::NoTls).await.unwrap();
+            let h = tokio::spawn(conn);
+            client.batch_execute(sql).await.unwrap();
+            drop(client);
+            let _ = h.await;
+        });
+    };
+    exec(&format!("CREATE DATABASE {name} TABLESPACE {tablespace}"));
+    let url = admin.replacen("/postgres?", &format!("/{name}?"), 1);
+    let dir = tempfile::tempdir().unwrap();
+    let (small, big) = (dir.path().join("small.json"), dir.path().join("big.json"));
+    synthetic_export(&small, 1, 500);
+    // ~30 MiB of rows: more than the file system holds.
+    synthetic_export(&big, 2, 80_000);
+    ok(
+        run_store(&url, &["import", small.to_str().unwrap()]),
+        "first import",
+    );
+    let before = ok(run_store(&url, &["scans", "--format", "json"]), "scans");
+
+    let out = run_store(&url, &["import", big.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("No space left on device")
+            && err.contains("SQLSTATE 53100")
+            && err.contains("disk is full")
+            && err.contains("nothing of this scan was committed"),
+        "{err}"
+    );
+    // Nothing half-written: no scan row, no resource row beyond the first scan's.
+    assert_eq!(count(&url, "SELECT count(*) FROM scans"), 1);
+    assert_eq!(count(&url, "SELECT count(*) FROM resources"), 500);
+    // Earlier scans intact and readable on the full disk.
+    assert_eq!(
+        ok(run_store(&url, &["scans", "--format", "json"]), "scans"),
+        before
+    );
+    let v = ok(run_store(&url, &["verify"]), "verify");
+    assert!(v.starts_with("ok: 1 scan(s) and 500 resource(s)"), "{v}");
+    // Free the file system for other runs.
+    exec(&format!("DROP DATABASE {name}"));
+}
