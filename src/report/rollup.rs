@@ -300,7 +300,14 @@ pub fn assemble(
                 c.ctx.organisation
             );
         }
-        by_org.entry(c.ctx.organisation.to_string()).or_default();
+        let scans = by_org.entry(c.ctx.organisation.to_string()).or_default();
+        if scans.is_empty() {
+            tracing::warn!(
+                "{}: the store holds no scan of organisation '{}': its row reads 'no scan'; check the config's `organisation`",
+                c.label,
+                c.ctx.organisation
+            );
+        }
     }
     if by_org.is_empty() {
         bail!(
