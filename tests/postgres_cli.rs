@@ -391,7 +391,7 @@ fn synthetic_export(path: &Path, seed: u64, n: u64) {
         &meta,
         &s.scopes(),
         &s.groups(),
-        s.clone().resources(n).map(Ok),
+        s.resources(n).map(Ok),
         &s.coverage(),
     )
     .unwrap();
