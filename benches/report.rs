@@ -21,8 +21,9 @@
 //!
 //! Environment: `REPORT_N`, `REPORT_MONTHS`, `REPORT_K`, `REPORT_RUNS`, `REPORT_DIR`
 //! (work directory, default the system temp dir), `REPORT_STORE` (reuse this store file
-//! if it exists, else build it there and keep it), `REPORT_CSV_DIR` (keep the report
-//! CSVs there, e.g. for `benches/report_pandas.py`).
+//! if it exists, else build it there and keep it; a `postgresql://…` URL of an existing
+//! database is reused when it holds scans, else filled: the same report from PostgreSQL),
+//! `REPORT_CSV_DIR` (keep the report CSVs there, e.g. for `benches/report_pandas.py`).
 
 mod support;
 
@@ -158,7 +159,15 @@ fn main() -> Result<()> {
         Some(p) => std::path::PathBuf::from(p),
         None => work.path().join("bench.db"),
     };
-    if !store_path.exists() {
+    // A PostgreSQL URL is reused when its database already holds scans.
+    let reuse = if store::postgres_url(&store_path).is_some() {
+        store::open(&store_path)
+            .and_then(|s| s.list_scans())
+            .is_ok_and(|l| !l.is_empty())
+    } else {
+        store_path.exists()
+    };
+    if !reuse {
         build_store(&store_path, synth, n, months);
     } else {
         println!("reusing store {}", store_path.display());

@@ -9,8 +9,16 @@
 //! printed (or measure it with `/usr/bin/time -v`). Under `cargo test` (no `--bench`
 //! argument) it runs once with 20 000 resources as a smoke test.
 //!
+//! **PostgreSQL**: with `STORE_INGEST_POSTGRES=postgresql://USER@HOST:PORT/postgres?…` (a
+//! server the bench may create databases on; password from PGPASSWORD or a passfile) the
+//! same runs go into PostgreSQL instead: each run a fresh database (dropped afterwards),
+//! the resources through binary `COPY`, the time up to the committed transaction. Measure
+//! against a server of its own with `fsync` on (the test server runs with it off). Under
+//! `cargo test` the PostgreSQL path is smoke-tested on `CLOUDCENSUS_TEST_POSTGRES` too.
+//!
 //! Environment: `STORE_INGEST_N` (resources per run), `STORE_INGEST_RUNS`,
-//! `STORE_INGEST_DIR` (where the temporary stores go; default the system temp dir).
+//! `STORE_INGEST_DIR` (where the temporary stores go; default the system temp dir),
+//! `STORE_INGEST_POSTGRES`.
 
 use std::time::Instant;
 
@@ -46,8 +54,69 @@ fn thread_cpu_secs() -> Option<f64> {
     Some((utime + stime) / 100.0) // USER_HZ is 100 on Linux
 }
 
+/// Runs SQL on the server of `admin` (a URL naming its `postgres` database).
+fn pg_exec(admin: &str, sql: &str) -> Vec<String> {
+    let loc = cloudcensus::store::pgurl::PgLocation::parse(admin).expect("STORE_INGEST_POSTGRES");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let (client, conn) = loc
+            .config
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("connect to the PostgreSQL server");
+        let h = tokio::spawn(conn);
+        let rows = client
+            .simple_query(sql)
+            .await
+            .expect(sql)
+            .into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(String::from),
+                _ => None,
+            })
+            .collect();
+        drop(client);
+        let _ = h.await;
+        rows
+    })
+}
+
+/// `admin` with its database replaced by `db`.
+fn pg_database_url(admin: &str, db: &str) -> String {
+    let (head, query) = admin.split_once('?').unwrap_or((admin, ""));
+    let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
+    if query.is_empty() {
+        format!("{base}/{db}")
+    } else {
+        format!("{base}/{db}?{query}")
+    }
+}
+
 fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
+    // With STORE_INGEST_POSTGRES only PostgreSQL; a smoke run does both, on the test server.
+    match std::env::var("STORE_INGEST_POSTGRES") {
+        Ok(admin) => ingest(bench, Some(&admin)),
+        Err(_) => {
+            ingest(bench, None);
+            if let (false, Ok(admin)) = (bench, std::env::var("CLOUDCENSUS_TEST_POSTGRES")) {
+                ingest(bench, Some(&admin));
+            }
+        }
+    }
+}
+
+/// The runs into SQLite (`postgres` = None) or into fresh databases on that server.
+fn ingest(bench: bool, postgres: Option<&str>) {
+    let backend = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!("== {backend}");
     let n = env_u64("STORE_INGEST_N", if bench { 1_000_000 } else { 20_000 });
     let runs = env_u64("STORE_INGEST_RUNS", if bench { 5 } else { 1 }).max(1);
     let base = std::env::var_os("STORE_INGEST_DIR")
@@ -71,7 +140,14 @@ fn main() {
     let mut cpu_rates = Vec::new();
     for run in 1..=runs {
         let dir = tempfile::tempdir_in(&base).expect("temp dir");
-        let path = dir.path().join("bench.db");
+        let db = format!("bench_ingest_{}_{run}", std::process::id());
+        let path = match postgres {
+            Some(admin) => {
+                pg_exec(admin, &format!("CREATE DATABASE {db}"));
+                std::path::PathBuf::from(pg_database_url(admin, &db))
+            }
+            None => dir.path().join("bench.db"),
+        };
         let mut st = store::open_or_create(&path).expect("store");
         let t = Instant::now();
         let cpu0 = thread_cpu_secs();
@@ -105,15 +181,30 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         let rate = n as f64 / secs;
         let cpu = cpu0.zip(thread_cpu_secs()).map(|(a, b)| b - a);
-        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
-            + std::fs::metadata(path.with_extension("db-wal"))
-                .map(|m| m.len())
-                .unwrap_or(0);
+        let size = match postgres {
+            Some(admin) => pg_exec(admin, &format!("SELECT pg_database_size('{db}')"))
+                .first()
+                .and_then(|s| s.parse::<u64>().ok())
+                .unwrap_or(0),
+            None => {
+                std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0)
+                    + std::fs::metadata(path.with_extension("db-wal"))
+                        .map(|m| m.len())
+                        .unwrap_or(0)
+            }
+        };
         println!(
-            "run {run}: {n} resources in {secs:.3} s = {rate:.0} resources/s (db+wal {:.0} MiB, scan {})",
+            "run {run}: {n} resources in {secs:.3} s = {rate:.0} resources/s ({backend} {:.0} MiB, scan {}, load {})",
             size as f64 / 1048576.0,
-            c.id
+            c.id,
+            std::fs::read_to_string("/proc/loadavg")
+                .unwrap_or_default()
+                .trim()
         );
+        drop(st);
+        if let Some(admin) = postgres {
+            pg_exec(admin, &format!("DROP DATABASE {db}"));
+        }
         if let Some(cpu) = cpu {
             println!(
                 "       writer thread CPU {cpu:.3} s = {:.0} resources per CPU-second",
@@ -126,7 +217,7 @@ fn main() {
     }
     rates.sort_by(f64::total_cmp);
     let median = rates[rates.len() / 2];
-    println!("median of {runs}: {median:.0} resources/s wall clock (target >= 250000)");
+    println!("{backend}: median of {runs}: {median:.0} resources/s wall clock (target >= 250000)");
     if !cpu_rates.is_empty() {
         cpu_rates.sort_by(f64::total_cmp);
         println!(

@@ -80,6 +80,9 @@ pub enum Command {
     Unregistered(commands::unregistered::UnregisteredArgs),
     /// Write the yearly report to CIO Rijk (xlsx + one CSV per sheet).
     Report(commands::report::ReportArgs),
+    /// Government-wide roll-up for CIO Rijk: one row per organisation in the store for a
+    /// year (xlsx with a chart + CSV); findings need each organisation's --org-config.
+    Rollup(commands::rollup::RollupArgs),
     /// List the scans in the store: id, period, counts, coverage, hash.
     Scans(commands::scans::ScansArgs),
     /// Recompute every scan's hash and the chain; exit 1 at the first broken link.
@@ -267,6 +270,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Findings(args) => commands::findings::run(cli, args, out),
         Command::Unregistered(args) => commands::unregistered::run(cli, args, out),
         Command::Report(args) => commands::report::run(cli, args, out),
+        Command::Rollup(args) => commands::rollup::run(cli, args, out),
         Command::Scans(args) => commands::scans::run(cli, args, out),
         Command::Verify(args) => commands::verify::run(cli, args, out),
         Command::Diff(args) => commands::diff::run(cli, args, out),

@@ -5,6 +5,7 @@
 mod util;
 
 mod catalog_cli;
+mod container_files;
 mod demo_cli;
 // These scan through the connectors (and their emulators, which `scripts/test` starts):
 // a build without the connector features has nothing for them to test.

@@ -11,6 +11,7 @@ pub mod prune;
 pub mod regions;
 pub mod register;
 pub mod report;
+pub mod rollup;
 pub mod rules;
 pub mod scan;
 pub mod scans;

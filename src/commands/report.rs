@@ -34,7 +34,7 @@ pub struct ReportArgs {
     pub store: Option<PathBuf>,
 }
 
-fn parse_delimiter(s: &str) -> Result<u8, String> {
+pub(crate) fn parse_delimiter(s: &str) -> Result<u8, String> {
     match s {
         "," => Ok(b','),
         ";" => Ok(b';'),
@@ -75,14 +75,31 @@ pub fn write_year(
     opts: &WriteOptions,
 ) -> Result<report::ReportFiles> {
     let prefix = format!("{year:04}-");
-    let mut scans: Vec<_> = store
-        .latest_scan_per_period()?
-        .into_iter()
-        .filter(|s| s.period.starts_with(&prefix))
+    // A shared store holds several organisations' scans: the report is the config's.
+    let organisation = setup.config.organisation.as_str();
+    let all = store.list_scans()?;
+    let mut others: Vec<&str> = all
+        .iter()
+        .filter(|s| s.organisation != organisation)
+        .map(|s| s.organisation.as_str())
         .collect();
+    others.sort_unstable();
+    others.dedup();
+    let others = others.join("', '");
+    let mut scans: Vec<_> = crate::store::latest_per_period(
+        all.iter()
+            .filter(|s| s.organisation == organisation && s.period.starts_with(&prefix))
+            .cloned(),
+    );
     if scans.is_empty() {
+        if others.is_empty() {
+            bail!(
+                "the store {} has no scans for {year}: run `cloudcensus scan` (or `cloudcensus import`) first",
+                store.location()
+            );
+        }
         bail!(
-            "the store {} has no scans for {year}: run `cloudcensus scan` (or `cloudcensus import`) first",
+            "the store {} has no scans of '{organisation}' (the config's `organisation`) for {year}; it holds scans of '{others}': check `organisation`, or run `cloudcensus rollup` for every organisation",
             store.location()
         );
     }

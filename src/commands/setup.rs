@@ -33,6 +33,16 @@ impl Setup {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
         let config = Config::load(&path)?;
+        Setup::from_config(config, &path, cli.catalog.as_deref())
+    }
+
+    /// Loads what an already read `config` (from `path`) names: its register, the catalog
+    /// (`catalog_override`, else the config's `catalog`) and the rule pack.
+    pub fn from_config(
+        config: Config,
+        path: &Path,
+        catalog_override: Option<&Path>,
+    ) -> Result<Setup> {
         let Some(reg_path) = config.register.clone() else {
             bail!(
                 "{} has no `register = \"...\"`: name the register of processing activities (xlsx or csv)",
@@ -46,7 +56,9 @@ impl Setup {
             // The rules turn register warnings into findings; show them with -v.
             tracing::info!("{w}");
         }
-        let catalog_path = cli.catalog.clone().or_else(|| config.catalog.clone());
+        let catalog_path = catalog_override
+            .map(Path::to_path_buf)
+            .or_else(|| config.catalog.clone());
         let catalog = load_catalog(catalog_path.as_deref())?;
         let pack = RulePack::builtin(&config.rule_pack)?;
         Ok(Setup {

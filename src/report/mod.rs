@@ -9,6 +9,7 @@
 
 pub mod cells;
 mod csv_out;
+pub mod rollup;
 pub mod sheets;
 pub mod template;
 mod xlsx;
@@ -398,7 +399,7 @@ pub fn write_workbook(data: &ReportData<'_>, template: &Template, path: &Path) -
 }
 
 /// Writes through a temporary file in the same directory and renames it into place.
-fn atomic_write(path: &Path, f: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+pub(crate) fn atomic_write(path: &Path, f: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()

@@ -364,16 +364,7 @@ pub trait Store {
 
     /// The latest scan (by finish time) of each period, oldest period first.
     fn latest_scan_per_period(&self) -> Result<Vec<ScanSummary>> {
-        let mut by_period: std::collections::BTreeMap<String, ScanSummary> = Default::default();
-        for s in self.list_scans()? {
-            match by_period.get(&s.period) {
-                Some(cur) if (cur.finished_at, cur.seq) >= (s.finished_at, s.seq) => {}
-                _ => {
-                    by_period.insert(s.period.clone(), s);
-                }
-            }
-        }
-        Ok(by_period.into_values().collect())
+        Ok(latest_per_period(self.list_scans()?))
     }
 
     /// Every scan whose period lies in `year`, oldest commit first.
@@ -462,6 +453,21 @@ pub trait Store {
     fn prune(&mut self, keep_months: u32, today: NaiveDate) -> Result<Vec<Pruned>>;
 }
 
+/// Of each period the latest scan (by finish time, then commit order), oldest period
+/// first. Filter by organisation first: in a shared store every organisation has its own.
+pub fn latest_per_period(scans: impl IntoIterator<Item = ScanSummary>) -> Vec<ScanSummary> {
+    let mut by_period: std::collections::BTreeMap<String, ScanSummary> = Default::default();
+    for s in scans {
+        match by_period.get(&s.period) {
+            Some(cur) if (cur.finished_at, cur.seq) >= (s.finished_at, s.seq) => {}
+            _ => {
+                by_period.insert(s.period.clone(), s);
+            }
+        }
+    }
+    by_period.into_values().collect()
+}
+
 /// Default store file name (in the current directory).
 pub const DEFAULT_STORE: &str = "cloudcensus.db";
 
@@ -509,4 +515,4 @@ pub fn validate_period(period: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
