@@ -696,7 +696,10 @@ mod tests {
         let c = parse("organisation = \"M\"\n[rules]\nmax_provider_share = 60\nconcentration_min_activities = 4\n")
             .unwrap();
         assert_eq!(
-            (c.rules.max_provider_share, c.rules.concentration_min_activities),
+            (
+                c.rules.max_provider_share,
+                c.rules.concentration_min_activities
+            ),
             (60, 4)
         );
         let err = parse("organisation = \"M\"\n[rules]\nmax_provider_share = 101\n")

@@ -64,7 +64,7 @@ pub fn write_page(
     let seen = seen_map(store)?;
     let ctx = setup.context(lang);
     let eval = rules::evaluate(&ctx, &scan, Some(&seen));
-    let unregistered = unregistered::rows(setup, &scan, &eval);
+    let unregistered = unregistered::rows(&ctx, &scan, &eval);
     // The previous scan in the store's order, as `diff` takes the two latest.
     let scans = store.list_scans()?;
     let changes = match scans.iter().position(|s| s.id == id) {

@@ -14,7 +14,7 @@ use crate::cli::Cli;
 use crate::commands::setup::{Setup, seen_map};
 use crate::output::{OutputFormat, Tabular, write_rows};
 use crate::report::sheets::owner_hints;
-use crate::rules::{self, Evaluation};
+use crate::rules::{self, Context, Evaluation};
 
 /// Arguments of `cloudcensus unregistered`.
 #[derive(Debug, clap::Args)]
@@ -104,7 +104,7 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
     };
     let ctx = setup.context(None);
     let eval = rules::evaluate(&ctx, &scan, Some(&seen));
-    let rows: Vec<Row> = rows(&setup, &scan, &eval)
+    let rows: Vec<Row> = rows(&ctx, &scan, &eval)
         .into_iter()
         .filter(|r| since.is_none_or(|d| r.first_seen >= d))
         .collect();
@@ -129,7 +129,7 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
 
 /// The unregistered data-bearing resources of `eval` (an evaluation of `scan`), newest
 /// first, each placed by the catalog on the scan date.
-pub fn rows(setup: &Setup, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
+pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
     let date = eval.reference_date;
     let mut rows: Vec<Row> = eval
         .unregistered
@@ -137,12 +137,12 @@ pub fn rows(setup: &Setup, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
         .map(|(i, s)| {
             let r = &scan.resources[*i];
             let place = r.location.as_deref().map(|l| {
-                setup.catalog.classify(
+                ctx.catalog.classify(
                     r.provider,
                     l,
                     date,
                     ClassifyOptions {
-                        dpf_certified: setup.config.rules.dpf(r.provider),
+                        dpf_certified: ctx.rules.dpf(r.provider),
                     },
                 )
             });

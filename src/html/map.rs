@@ -83,7 +83,10 @@ pub fn parse(text: &str) -> Result<World, String> {
                 .bytes()
                 .all(|b| b.is_ascii_digit() || b" -Mlz".contains(&b))
         {
-            return Err(format!("line {}: path of {code} is not plain path data", n + 1));
+            return Err(format!(
+                "line {}: path of {code} is not plain path data",
+                n + 1
+            ));
         }
         outlines.push(Outline {
             code: code.to_string(),
@@ -246,13 +249,12 @@ fn bubbles(out: &mut String, items: &[(&CountryCount, (f64, f64), &str)], radius
     for ((c, a, name), p) in items.iter().zip(&at) {
         let cls = c.class.as_str();
         let moved = ((p.0 - a.0).powi(2) + (p.1 - a.1).powi(2)).sqrt() > radius * 0.6;
-        let _ = write!(out, "<g class=\"bubble c-{cls}\" data-country=\"{}\">", escape(&c.country));
         let _ = write!(
             out,
-            "<title>{}: {}</title>",
-            escape(name),
-            c.resources
+            "<g class=\"bubble c-{cls}\" data-country=\"{}\">",
+            escape(&c.country)
         );
+        let _ = write!(out, "<title>{}: {}</title>", escape(name), c.resources);
         if moved {
             let _ = write!(
                 out,
@@ -266,11 +268,19 @@ fn bubbles(out: &mut String, items: &[(&CountryCount, (f64, f64), &str)], radius
                 radius * 0.18
             );
         }
-        let r = if c.resources >= 1000 { radius * 1.35 } else { radius };
+        let r = if c.resources >= 1000 {
+            radius * 1.35
+        } else {
+            radius
+        };
         let _ = write!(
             out,
             "<circle class=\"b{}\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"{r:.1}\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"{:.1}\">{}</text></g>",
-            if c.replica_only == c.resources { " replica" } else { "" },
+            if c.replica_only == c.resources {
+                " replica"
+            } else {
+                ""
+            },
             p.0,
             p.1,
             p.0,
@@ -389,7 +399,11 @@ pub fn render(places: &Places, texts: &Texts) -> String {
         escape(texts.get("replicas"))
     );
     if places.countries.is_empty() {
-        let _ = write!(out, "<p class=\"note\">{}</p>", escape(texts.get("map_none")));
+        let _ = write!(
+            out,
+            "<p class=\"note\">{}</p>",
+            escape(texts.get("map_none"))
+        );
     } else {
         let _ = write!(
             out,

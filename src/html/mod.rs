@@ -401,7 +401,14 @@ pub fn render(input: &PageInput<'_>) -> Result<String> {
             }
         ));
     };
-    card(&mut o, "resources", texts.get("m_resources"), h.resources.to_string(), "", "");
+    card(
+        &mut o,
+        "resources",
+        texts.get("m_resources"),
+        h.resources.to_string(),
+        "",
+        "",
+    );
     card(
         &mut o,
         "data-bearing",
@@ -424,7 +431,11 @@ pub fn render(input: &PageInput<'_>) -> Result<String> {
         texts.get("m_outside"),
         h.outside_eea_adequacy.to_string(),
         texts.get("m_outside_note"),
-        if h.outside_eea_adequacy > 0 { "bad" } else { "" },
+        if h.outside_eea_adequacy > 0 {
+            "bad"
+        } else {
+            ""
+        },
     );
     card(
         &mut o,
@@ -505,7 +516,11 @@ pub fn render(input: &PageInput<'_>) -> Result<String> {
     // Tables: filled by the script from the island.
     for (id, title, note) in [
         ("findings", "nav_findings", None),
-        ("unregistered", "nav_unregistered", Some("unregistered_note")),
+        (
+            "unregistered",
+            "nav_unregistered",
+            Some("unregistered_note"),
+        ),
         ("coverage", "nav_coverage", Some("coverage_note")),
         ("changes", "nav_changes", None),
     ] {

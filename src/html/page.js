@@ -1,5 +1,5 @@
 // The HTML report's tables (src/html). Reads the JSON island, builds every element with
-// createElement/textContent (never innerHTML: tag values are attacker-controlled), and
+// createElement/textContent (never parsed HTML: tag values are attacker-controlled), and
 // shows rows a page at a time so 100 000 findings filter and sort quickly.
 "use strict";
 (function () {
