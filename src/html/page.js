@@ -139,7 +139,7 @@
     }
     function text(r) {
       var parts = [];
-      spec.cols.forEach(function (c) { parts.push(c.text(r)); });
+      spec.cols.forEach(function (c) { parts.push(c.text(r)); if (c.sub !== undefined) parts.push(S[r[c.sub]]); });
       return parts.join("\u0001").toLowerCase();
     }
     function apply() {
@@ -189,6 +189,9 @@
         spec.cols.forEach(function (c) {
           var td = el("td", typeof c.cls === "function" ? c.cls(r) : c.cls || "", c.text(r));
           td.setAttribute("data-label", t(c.key));
+          if (c.sub !== undefined && r[c.sub] !== 0) {
+            td.appendChild(el("div", "act", t(c.subKey) + ": " + S[r[c.sub]]));
+          }
           tr.appendChild(td);
         });
         frag.appendChild(tr);
@@ -236,8 +239,7 @@
       col("col_region", 5),
       col("col_class", 6),
       col("col_resource", 7, "id"),
-      col("col_message", 8, "msg"),
-      col("col_action", 9, "msg"),
+      { key: "col_message", col: 8, text: s(8), cls: "msg", sub: 9, subKey: "col_action" },
       col("col_suppressed", 10)
     ],
     filters: [
