@@ -83,6 +83,10 @@ pub enum Command {
     /// Government-wide roll-up for CIO Rijk: one row per organisation in the store for a
     /// year (xlsx with a chart + CSV); findings need each organisation's --org-config.
     Rollup(commands::rollup::RollupArgs),
+    /// Write one scan's self-contained HTML page for the security team: headline, world
+    /// map, findings, unregistered resources, coverage gaps, changes since the previous
+    /// scan. Opens offline; loads nothing.
+    Html(commands::html::HtmlArgs),
     /// List the scans in the store: id, period, counts, coverage, hash.
     Scans(commands::scans::ScansArgs),
     /// Recompute every scan's hash and the chain; exit 1 at the first broken link.
@@ -271,6 +275,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write) -> Result<ExitCode> {
         Command::Unregistered(args) => commands::unregistered::run(cli, args, out),
         Command::Report(args) => commands::report::run(cli, args, out),
         Command::Rollup(args) => commands::rollup::run(cli, args, out),
+        Command::Html(args) => commands::html::run(cli, args, out),
         Command::Scans(args) => commands::scans::run(cli, args, out),
         Command::Verify(args) => commands::verify::run(cli, args, out),
         Command::Diff(args) => commands::diff::run(cli, args, out),

@@ -15,6 +15,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod html;
 pub mod matching;
 pub mod output;
 pub mod register;

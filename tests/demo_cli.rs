@@ -113,6 +113,14 @@ fn demo_builds_a_store_of_twelve_scans_and_the_dutch_workbook() {
         })
         .count();
     assert_eq!(csvs, 13);
+    // And the security team's page of the latest scan (tests/html_cli.rs opens it).
+    let page = std::fs::read_to_string(
+        demo.path
+            .join("cloudcensus-ministerie-van-voorbeeldzaken-2025-12.html"),
+    )
+    .unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains("<html lang=\"nl\">"));
+    assert!(page.contains("data-metric=\"resources\">40<"));
 }
 
 #[test]

@@ -11,6 +11,7 @@ mod demo_cli;
 // a build without the connector features has nothing for them to test.
 #[cfg(all(feature = "aws", feature = "azure", feature = "gcp"))]
 mod faults_cli;
+mod html_cli;
 mod postgres_cli;
 mod register_cli;
 mod rules_cli;

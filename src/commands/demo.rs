@@ -130,6 +130,16 @@ pub fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<ExitCode> 
         },
     )?;
 
+    // The security team's page of the latest scan.
+    let page = crate::commands::html::write_page(
+        &setup,
+        store.as_ref(),
+        "latest",
+        Some(args.lang),
+        None,
+        dir,
+    )?;
+
     // A short summary of the latest scan, so the newcomer sees what the report holds.
     let latest = store.load_scan(&store.resolve("latest")?)?;
     let eval = rules::evaluate(&setup.context(Some(args.lang)), &latest, None);
@@ -158,6 +168,7 @@ pub fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<ExitCode> 
         "            + {} CSV files (one per sheet, ';'-separated)",
         files.csv.len()
     )?;
+    writeln!(out, "  page      {}", page.display())?;
     writeln!(
         out,
         "\nLatest scan ({}): {} resources, {} unregistered, coverage {:.1}%; findings: {sev}",

@@ -5,6 +5,7 @@ pub mod demo;
 pub mod diff;
 pub mod export;
 pub mod findings;
+pub mod html;
 pub mod import;
 pub mod locate;
 pub mod prune;

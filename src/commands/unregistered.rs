@@ -7,14 +7,14 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use chrono::NaiveDate;
-use cloudcensus_core::ClassifyOptions;
+use cloudcensus_core::{ClassifyOptions, ScanData};
 use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::commands::setup::{Setup, seen_map};
 use crate::output::{OutputFormat, Tabular, write_rows};
 use crate::report::sheets::owner_hints;
-use crate::rules;
+use crate::rules::{self, Context, Evaluation};
 
 /// Arguments of `cloudcensus unregistered`.
 #[derive(Debug, clap::Args)]
@@ -33,19 +33,31 @@ pub struct UnregisteredArgs {
     pub store: Option<PathBuf>,
 }
 
-#[derive(Debug, Serialize)]
-struct Row {
-    first_seen: NaiveDate,
-    last_seen: NaiveDate,
-    provider: String,
-    scope: String,
-    region: String,
-    countries: String,
-    class: String,
-    resource_type: String,
-    name: String,
-    resource_id: String,
-    owner_hints: String,
+/// One unregistered resource as the command lists it (also the HTML page's rows).
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// First seen in the store.
+    pub first_seen: NaiveDate,
+    /// Last seen in the store.
+    pub last_seen: NaiveDate,
+    /// Provider.
+    pub provider: String,
+    /// Account / subscription / project.
+    pub scope: String,
+    /// Canonical location.
+    pub region: String,
+    /// Its countries, `+`-joined.
+    pub countries: String,
+    /// Jurisdiction class (kebab-case; `unknown` without a location).
+    pub class: String,
+    /// Resource type.
+    pub resource_type: String,
+    /// Display name.
+    pub name: String,
+    /// Provider id.
+    pub resource_id: String,
+    /// `key=value; …` of the tags that hint at an owner.
+    pub owner_hints: String,
 }
 
 impl Tabular for Row {
@@ -92,20 +104,45 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
     };
     let ctx = setup.context(None);
     let eval = rules::evaluate(&ctx, &scan, Some(&seen));
+    let rows: Vec<Row> = rows(&ctx, &scan, &eval)
+        .into_iter()
+        .filter(|r| since.is_none_or(|d| r.first_seen >= d))
+        .collect();
+    write_rows(out, args.format, &rows)?;
+    if args.format == OutputFormat::Table {
+        writeln!(
+            out,
+            "\n{} unregistered data-bearing resource(s) in scan {id}; {} excluded as not material",
+            rows.len(),
+            eval.excluded.len()
+        )?;
+        for line in crate::output::coverage_footer(&scan.coverage, false) {
+            writeln!(out, "{line}")?;
+        }
+    } else {
+        for line in crate::output::coverage_footer(&scan.coverage, false) {
+            eprintln!("{line}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The unregistered data-bearing resources of `eval` (an evaluation of `scan`), newest
+/// first, each placed by the catalog on the scan date.
+pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
     let date = eval.reference_date;
     let mut rows: Vec<Row> = eval
         .unregistered
         .iter()
-        .filter(|(_, s)| since.is_none_or(|d| s.first >= d))
         .map(|(i, s)| {
             let r = &scan.resources[*i];
             let place = r.location.as_deref().map(|l| {
-                setup.catalog.classify(
+                ctx.catalog.classify(
                     r.provider,
                     l,
                     date,
                     ClassifyOptions {
-                        dpf_certified: setup.config.rules.dpf(r.provider),
+                        dpf_certified: ctx.rules.dpf(r.provider),
                     },
                 )
             });
@@ -138,21 +175,5 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
             .cmp(&a.first_seen)
             .then_with(|| a.resource_id.cmp(&b.resource_id))
     });
-    write_rows(out, args.format, &rows)?;
-    if args.format == OutputFormat::Table {
-        writeln!(
-            out,
-            "\n{} unregistered data-bearing resource(s) in scan {id}; {} excluded as not material",
-            rows.len(),
-            eval.excluded.len()
-        )?;
-        for line in crate::output::coverage_footer(&scan.coverage, false) {
-            writeln!(out, "{line}")?;
-        }
-    } else {
-        for line in crate::output::coverage_footer(&scan.coverage, false) {
-            eprintln!("{line}");
-        }
-    }
-    Ok(ExitCode::SUCCESS)
+    rows
 }
