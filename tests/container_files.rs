@@ -317,7 +317,21 @@ fn the_readme_container_commands_parse() {
 #[test]
 #[cfg(all(feature = "aws", feature = "azure"))]
 fn the_configs_the_container_files_ship_parse() {
-    let path = repo("examples/compose/cloudcensus.toml");
+    // Inside the container the config and the register sit side by side in
+    // /etc/cloudcensus, mounted by compose.yaml: rebuild that directory and parse there.
+    let compose = read("examples/compose/compose.yaml");
+    assert!(
+        compose.contains("- ./cloudcensus.toml:/etc/cloudcensus/cloudcensus.toml:ro")
+            && compose.contains("- ../register.xlsx:/etc/cloudcensus/register.xlsx:ro"),
+        "compose.yaml mounts the config and the example register into /etc/cloudcensus"
+    );
+    let etc = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo("examples/register.xlsx"),
+        etc.path().join("register.xlsx"),
+    )
+    .unwrap();
+    let path = etc.path().join("cloudcensus.toml");
     let text = read("examples/compose/cloudcensus.toml");
     cloudcensus::config::Config::parse(&path, &text, |_| None).unwrap_or_else(|e| panic!("{e}"));
     let cron = read("examples/schedule/cronjob.yaml");
@@ -328,6 +342,15 @@ fn the_configs_the_container_files_ship_parse() {
         .take_while(|l| l.starts_with("    ") || l.trim().is_empty())
         .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or("")))
         .collect();
+    // The register comes from its own ConfigMap mounted at /etc/cloudcensus-register.
+    assert!(
+        cron.contains("mountPath: /etc/cloudcensus-register"),
+        "the CronJob mounts the register where its config looks"
+    );
+    let block = block.replace(
+        "/etc/cloudcensus-register/register.xlsx",
+        etc.path().join("register.xlsx").to_str().unwrap(),
+    );
     let c = cloudcensus::config::Config::parse(
         Path::new("/etc/cloudcensus/cloudcensus.toml"),
         &block,
