@@ -1,25 +1,16 @@
 //! How a rule emits a finding: the pack's code, severity, clause and action, plus where
 //! it was found (resource, activity, location). Rule modules call [`Emitter`]; the engine
-//! collects what they emit.
+//! collects what they emit. A finding's message is its rule's template from the pack
+//! (parsed once per pack) filled with the values the rule passes.
+
+use std::fmt::Display;
 
 use cloudcensus_core::{Placement, Resource};
 
+use super::message::{Message, Template};
 use super::shared::{FastMap, Interner};
 use super::{Context, Countries, Finding, ObservedLocation, SharedStr};
 use crate::register::Activity;
-
-/// The message in the evaluation language. A macro, not a function, so only the chosen
-/// language's text is formatted (evaluation emits a message per finding; formatting both
-/// doubled the cost of a million-resource evaluation).
-macro_rules! t {
-    ($lang:expr, $nl:expr, $en:expr $(,)?) => {
-        match $lang {
-            $crate::rules::Lang::Nl => $nl,
-            $crate::rules::Lang::En => $en,
-        }
-    };
-}
-pub(crate) use t;
 
 /// A rule's texts, shared by every finding of that code.
 pub(crate) struct RuleText {
@@ -29,28 +20,6 @@ pub(crate) struct RuleText {
     action: SharedStr,
 }
 
-/// `format!` into a reused per-thread buffer, then one allocation of exactly the
-/// message's length: `format!`'s own estimate is the literal text only, so almost every
-/// message grew (reallocated) once or twice, and a generous up-front capacity wastes
-/// ~60 bytes per finding, for hundreds of thousands of findings per evaluation.
-macro_rules! msg {
-    ($($arg:tt)*) => {{
-        $crate::rules::emit::MSG_BUF.with_borrow_mut(|buf| {
-            buf.clear();
-            std::fmt::Write::write_fmt(buf, format_args!($($arg)*))
-                .expect("writing to a String cannot fail");
-            String::from(buf.as_str())
-        })
-    }};
-}
-
-pub(crate) use msg;
-
-thread_local! {
-    /// The buffer [`msg!`] formats into.
-    pub(crate) static MSG_BUF: std::cell::RefCell<String> = std::cell::RefCell::new(String::with_capacity(512));
-}
-
 /// Emits findings with the pack's texts for one evaluation run (one per thread).
 pub(crate) struct Emitter<'c> {
     /// What the evaluation runs with.
@@ -58,6 +27,8 @@ pub(crate) struct Emitter<'c> {
     /// The findings emitted so far.
     pub(crate) out: Vec<Finding>,
     rules: FastMap<&'c str, RuleText>,
+    /// The templates in the evaluation language, by [`Message::id`].
+    templates: FastMap<usize, &'c Template>,
     /// Interned text shared by findings.
     pub(crate) intern: Interner,
 }
@@ -81,16 +52,36 @@ impl<'c> Emitter<'c> {
                 )
             })
             .collect();
+        let templates = super::policy::messages()
+            .filter_map(|m| Some((m.id(), ctx.pack.template(m, ctx.lang)?)))
+            .collect();
         Emitter {
             ctx,
             out: Vec::new(),
             rules,
+            templates,
             intern: Interner::default(),
         }
     }
 
-    pub(crate) fn base(&self, code: &str, message: String) -> Option<Finding> {
-        let rule = self.rules.get(code)?;
+    /// A word a rule lists (a message without placeholders) in the evaluation language;
+    /// empty when the pack lacks the rule (its findings are not emitted either).
+    pub(crate) fn word(&self, msg: &'static Message) -> &'c str {
+        self.templates.get(&msg.id()).map_or("", |t| t.text())
+    }
+
+    /// A finding of `msg`'s rule with `msg` filled with `args` (in the order of its
+    /// placeholders), without a location; `None` when the pack lacks the rule.
+    pub(crate) fn base(&self, msg: &'static Message, args: &[&dyn Display]) -> Option<Finding> {
+        debug_assert_eq!(
+            args.len(),
+            msg.placeholders.len(),
+            "{} {}",
+            msg.code,
+            msg.key
+        );
+        let rule = self.rules.get(msg.code)?;
+        let message = self.templates.get(&msg.id())?.render(args);
         Some(Finding {
             code: rule.code.clone(),
             severity: rule.severity,
@@ -109,15 +100,16 @@ impl<'c> Emitter<'c> {
         })
     }
 
+    /// A finding about resource `r` (at `place`, linked to `activity`).
     pub(crate) fn resource(
         &mut self,
-        code: &str,
+        msg: &'static Message,
         r: &Resource,
         place: Option<&Placement>,
         activity: Option<&str>,
-        message: String,
+        args: &[&dyn Display],
     ) {
-        if let Some(mut f) = self.base(code, message) {
+        if let Some(mut f) = self.base(msg, args) {
             f.provider = Some(r.provider);
             f.scope = Some(self.intern.str(&r.scope_id));
             f.resource_id = Some(r.id.clone());
@@ -135,15 +127,16 @@ impl<'c> Emitter<'c> {
         }
     }
 
+    /// A finding about activity `a` (with a sample resource and/or an observed location).
     pub(crate) fn activity(
         &mut self,
-        code: &str,
+        msg: &'static Message,
         a: &Activity,
         sample: Option<&Resource>,
         loc: Option<&ObservedLocation>,
-        message: String,
+        args: &[&dyn Display],
     ) {
-        if let Some(mut f) = self.base(code, message) {
+        if let Some(mut f) = self.base(msg, args) {
             f.activity_id = Some(self.intern.str(&a.id));
             if let Some(r) = sample {
                 f.provider = Some(r.provider);

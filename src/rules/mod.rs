@@ -14,6 +14,7 @@ pub mod concentration;
 mod emit;
 mod engine;
 mod evaluation;
+mod message;
 mod pack;
 mod policy;
 mod settings;

@@ -4,16 +4,32 @@
 //! [`rules::concentration`](crate::rules::concentration), which the report shares.
 
 use crate::rules::Evaluation;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
 
 use super::ActivityView;
+
+/// CB-CONC: special categories with a provider under non-EU law.
+pub(super) static SPECIAL_CATEGORIES: Message =
+    Message::new("CB-CONC", "special_categories", &["name", "providers"]);
+/// CB-CONC: a key register with a provider under non-EU law.
+pub(super) static KEY_REGISTER: Message =
+    Message::new("CB-CONC", "key_register", &["name", "providers"]);
+/// CB-CONC: too large a share of material activities on one provider.
+pub(super) static ORGANISATION: Message = Message::new(
+    "CB-CONC",
+    "organisation",
+    &["count", "total", "share", "provider", "threshold"],
+);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[&SPECIAL_CATEGORIES, &KEY_REGISTER, &ORGANISATION];
 
 /// CB-CONC for one activity: special categories or a key register on a provider under a
 /// non-EU jurisdiction need an exit strategy or an explain.
 pub(super) fn activity(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
     let f = v.facts;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
     let date = v.date;
@@ -26,15 +42,10 @@ pub(super) fn activity(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     {
         let reach = crate::rules::concentration::non_eea_reach(em.ctx.catalog, a, f, date);
         if !reach.is_empty() {
-            let what_nl = if a.has_special_categories() {
-                "bijzondere persoonsgegevens"
+            let msg = if a.has_special_categories() {
+                &SPECIAL_CATEGORIES
             } else {
-                "een basisregistratie"
-            };
-            let what_en = if a.has_special_categories() {
-                "special-category data"
-            } else {
-                "a key register"
+                &KEY_REGISTER
             };
             let who = reach
                 .iter()
@@ -47,17 +58,7 @@ pub(super) fn activity(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
                 })
                 .collect::<Vec<_>>()
                 .join("; ");
-            em.activity(
-                "CB-CONC",
-                a,
-                sample,
-                None,
-                t!(
-                    lang,
-                    msg!("'{name}' verwerkt {what_nl} bij een dienstverlener onder niet-EU-recht ({who}), zonder exitstrategie en zonder explain."),
-                    msg!("'{name}' processes {what_en} with a provider under non-EU law ({who}), without an exit strategy and without an explain."),
-                ),
-            );
+            em.activity(msg, a, sample, None, &[&name, &who]);
         }
     }
 }
@@ -66,7 +67,6 @@ pub(super) fn activity(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
 /// material activities depend on one provider.
 pub(super) fn organisation(em: &mut Emitter<'_>, eval: &Evaluation) {
     let ctx = em.ctx;
-    let lang = ctx.lang;
     let c = crate::rules::concentration::concentration(ctx.register, eval);
     let max = f64::from(ctx.rules.max_provider_share);
     for p in &c.providers {
@@ -76,12 +76,14 @@ pub(super) fn organisation(em: &mut Emitter<'_>, eval: &Evaluation) {
         }
         let (n, total, provider) = (p.material, c.material_total, p.provider);
         if let Some(mut f) = em.base(
-            "CB-CONC",
-            t!(
-                lang,
-                msg!("{n} van de {total} materiële verwerkingen ({share:.0} %) hangen af van {provider}; de drempel is {max:.0} %."),
-                msg!("{n} of the {total} material activities ({share:.0} %) depend on {provider}; the threshold is {max:.0} %."),
-            ),
+            &ORGANISATION,
+            &[
+                &n,
+                &total,
+                &format!("{share:.0}"),
+                &provider,
+                &format!("{max:.0}"),
+            ],
         ) {
             f.provider = Some(provider);
             em.out.push(f);

@@ -3,35 +3,32 @@
 
 use super::ActivityView;
 use crate::register::RightToAudit;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
+
+/// CB-EXIT: no exit strategy recorded.
+pub(super) static EXIT_MISSING: Message = Message::new("CB-EXIT", "missing", &["name"]);
+/// CB-AUDIT: no right-to-audit or SLM assurance recorded.
+pub(super) static AUDIT_MISSING: Message = Message::new("CB-AUDIT", "missing", &["name"]);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[&EXIT_MISSING, &AUDIT_MISSING];
 
 /// CB-EXIT (condition 4): no exit strategy in the contract.
 pub(super) fn exit(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
     let sample = v.sample;
 
     if in_cloud && a.exit_strategy != Some(true) {
-        em.activity(
-            "CB-EXIT",
-            a,
-            sample,
-            None,
-            t!(
-                lang,
-                msg!("Voor '{name}' is geen exitstrategie in de overeenkomst geregistreerd."),
-                msg!("No exit strategy in the contract is recorded for '{name}'."),
-            ),
-        );
+        em.activity(&EXIT_MISSING, a, sample, None, &[&name]);
     }
 }
 
 /// CB-AUDIT (condition 6): no right-to-audit nor SLM assurance.
 pub(super) fn audit(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
     let sample = v.sample;
@@ -42,16 +39,6 @@ pub(super) fn audit(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
             Some(RightToAudit::Yes | RightToAudit::ViaSlm)
         )
     {
-        em.activity(
-            "CB-AUDIT",
-            a,
-            sample,
-            None,
-            t!(
-                lang,
-                msg!("Voor '{name}' is geen right-to-audit of SLM-zekerheid geregistreerd."),
-                msg!("No right-to-audit or SLM assurance is recorded for '{name}'."),
-            ),
-        );
+        em.activity(&AUDIT_MISSING, a, sample, None, &[&name]);
     }
 }

@@ -3,35 +3,32 @@
 
 use cloudcensus_core::Coverage;
 
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
+
+/// CB-COVERAGE: one coverage gap.
+pub(super) static GAP: Message = Message::new(
+    "CB-COVERAGE",
+    "gap",
+    &["provider", "scope", "region", "service", "status", "detail"],
+);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[&GAP];
 
 /// CB-COVERAGE: one finding per coverage gap.
 pub(super) fn gaps(em: &mut Emitter<'_>, coverage: &[Coverage]) {
-    let lang = em.ctx.lang;
     for c in coverage.iter().filter(|c| c.status.is_gap()) {
         if let Some(mut f) = em.base(
-            "CB-COVERAGE",
-            t!(
-                lang,
-                msg!(
-                    "{} {} regio {} dienst {}: {} ({}).",
-                    c.provider,
-                    c.scope_id,
-                    c.region,
-                    c.service,
-                    c.status,
-                    c.message.as_deref().unwrap_or("-")
-                ),
-                msg!(
-                    "{} {} region {} service {}: {} ({}).",
-                    c.provider,
-                    c.scope_id,
-                    c.region,
-                    c.service,
-                    c.status,
-                    c.message.as_deref().unwrap_or("-")
-                ),
-            ),
+            &GAP,
+            &[
+                &c.provider,
+                &c.scope_id,
+                &c.region,
+                &c.service,
+                &c.status,
+                &c.message.as_deref().unwrap_or("-"),
+            ],
         ) {
             f.provider = Some(c.provider);
             f.scope = Some(em.intern.str(&c.scope_id));

@@ -6,8 +6,27 @@ use cloudcensus_core::Resource;
 
 use super::{ActivityView, ResourceView};
 use crate::register::Classification;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
 use crate::rules::{Context, Finding};
+
+/// CB-DEF: the organisation is outside the policy's scope.
+pub(super) static OUT_OF_SCOPE: Message = Message::new("CB-DEF", "out_of_scope", &["organisation"]);
+/// CB-RUB: a resource tagged with a classification above DV.
+pub(super) static TAGGED: Message =
+    Message::new("CB-RUB", "tagged", &["type", "name", "classification"]);
+/// CB-RUB: the register states public cloud use above DV.
+pub(super) static DECLARED: Message =
+    Message::new("CB-RUB", "declared", &["name", "classification"]);
+/// CB-STG: a staatsgeheim activity with public-cloud resources.
+pub(super) static CLASSIFIED: Message = Message::new(
+    "CB-STG",
+    "classified",
+    &["name", "classification", "resources"],
+);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[&OUT_OF_SCOPE, &TAGGED, &DECLARED, &CLASSIFIED];
 
 /// Whether the organisation is the Ministry of Defence (outside the policy's scope).
 pub(super) fn is_defence(organisation: &str) -> bool {
@@ -18,44 +37,19 @@ pub(super) fn is_defence(organisation: &str) -> bool {
 /// CB-DEF: the one finding of an organisation outside the policy's scope.
 pub(super) fn defence(em: &mut Emitter<'_>) -> Option<Finding> {
     let ctx = em.ctx;
-    em.base(
-        "CB-DEF",
-        t!(
-            ctx.lang,
-            msg!(
-                "{} valt buiten de scope van het cloudbeleid.",
-                ctx.organisation
-            ),
-            msg!("{} is outside the scope of the policy.", ctx.organisation),
-        ),
-    )
+    em.base(&OUT_OF_SCOPE, &[&ctx.organisation])
 }
 
 /// CB-RUB for a resource: tagged with a classification above departementaal vertrouwelijk.
 pub(super) fn resource_tag(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
-    let lang = em.ctx.lang;
     let r = v.resource;
     if let Some(c) = classification_tag(em.ctx, r).filter(|c| c.is_above_dv()) {
         em.resource(
-            "CB-RUB",
+            &TAGGED,
             r,
             v.first_place,
             v.first_activity,
-            t!(
-                lang,
-                msg!(
-                    "{} '{}' is getagd met rubricering '{}' en staat in de publieke cloud.",
-                    r.resource_type,
-                    r.name,
-                    c
-                ),
-                msg!(
-                    "{} '{}' is tagged with classification '{}' and is in public cloud.",
-                    r.resource_type,
-                    r.name,
-                    c
-                ),
-            ),
+            &[&r.resource_type, &r.name, &c],
         );
     }
 }
@@ -88,51 +82,35 @@ fn classification_tag(ctx: &Context<'_>, r: &Resource) -> Option<Classification>
 pub(super) fn classified(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
     let f = v.facts;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let linked = v.linked();
     let sample = v.sample;
 
     if a.is_staatsgeheim() && linked {
         em.activity(
-            "CB-STG",
+            &CLASSIFIED,
             a,
             sample,
             None,
-            t!(
-                lang,
-                msg!(
-                    "Verwerking '{name}' is gerubriceerd als {} en heeft {} resource(s) in de publieke cloud.",
-                    a.classification.map(|c| c.label()).unwrap_or_default(),
-                    f.resources
-                ),
-                msg!(
-                    "Activity '{name}' is classified {} and has {} resource(s) in public cloud.",
-                    a.classification.map(|c| c.label()).unwrap_or_default(),
-                    f.resources
-                ),
-            ),
+            &[
+                &name,
+                &a.classification.map(|c| c.label()).unwrap_or_default(),
+                &f.resources,
+            ],
         );
     } else if a.classification.is_some_and(Classification::is_above_dv)
         && a.declares_public_cloud()
         && a.is_active()
     {
         em.activity(
-            "CB-RUB",
+            &DECLARED,
             a,
             None,
             None,
-            t!(
-                lang,
-                msg!(
-                    "Het register vermeldt publiek cloudgebruik voor '{name}', gerubriceerd als {}.",
-                    a.classification.map(|c| c.label()).unwrap_or_default()
-                ),
-                msg!(
-                    "The register states public cloud use for '{name}', classified {}.",
-                    a.classification.map(|c| c.label()).unwrap_or_default()
-                ),
-            ),
+            &[
+                &name,
+                &a.classification.map(|c| c.label()).unwrap_or_default(),
+            ],
         );
     }
 }

@@ -2,13 +2,26 @@
 //! explain and prior advice of CIO Rijk (CB-BASIS).
 
 use super::ActivityView;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
+
+/// CB-BASIS: without an explain.
+pub(super) static NO_EXPLAIN: Message =
+    Message::new("CB-BASIS", "no_explain", &["name", "registers"]);
+/// CB-BASIS: without CIO Rijk advice.
+pub(super) static NO_ADVICE: Message =
+    Message::new("CB-BASIS", "no_advice", &["name", "registers"]);
+/// CB-BASIS: with CIO Rijk advice dated after the decision.
+pub(super) static LATE_ADVICE: Message =
+    Message::new("CB-BASIS", "late_advice", &["name", "registers"]);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[&NO_EXPLAIN, &NO_ADVICE, &LATE_ADVICE];
 
 /// CB-BASIS (condition 11): a key register in public cloud without an explain and prior
 /// CIO Rijk advice.
 pub(super) fn basis(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let linked = v.linked();
     let sample = v.sample;
@@ -18,31 +31,14 @@ pub(super) fn basis(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
         let explained = !a.explain_reference.trim().is_empty();
         let advice_prior = a.cio_advice_prior();
         if !explained || !advice_prior {
-            let why_nl = if !explained {
-                "zonder explain".to_string()
+            let msg = if !explained {
+                &NO_EXPLAIN
             } else if a.cio_advice_date.is_none() {
-                "zonder advies van CIO Rijk".to_string()
+                &NO_ADVICE
             } else {
-                "met advies van CIO Rijk ná het besluit".to_string()
+                &LATE_ADVICE
             };
-            let why_en = if !explained {
-                "without an explain".to_string()
-            } else if a.cio_advice_date.is_none() {
-                "without CIO Rijk advice".to_string()
-            } else {
-                "with CIO Rijk advice dated after the decision".to_string()
-            };
-            em.activity(
-                "CB-BASIS",
-                a,
-                sample,
-                None,
-                t!(
-                    lang,
-                    msg!("'{name}' bevat basisregistratie {regs} in de publieke cloud {why_nl}."),
-                    msg!("'{name}' holds key register {regs} in public cloud {why_en}."),
-                ),
-            );
+            em.activity(msg, a, sample, None, &[&name, &regs]);
         }
     }
 }

@@ -10,59 +10,75 @@ use cloudcensus_core::Provider;
 use super::{ActivityView, ResourceView};
 use crate::register::{Activity, ActivityStatus, CloudType, Fact};
 use crate::rules::Lang;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
+
+/// CB-UNREG: a data-bearing resource linked to no activity.
+pub(super) static UNLINKED: Message =
+    Message::new("CB-UNREG", "unlinked", &["type", "name", "category"]);
+/// CB-UNKNOWN-ID: a tag names an unknown activity.
+pub(super) static UNKNOWN_ID: Message = Message::new(
+    "CB-UNKNOWN-ID",
+    "unknown_id",
+    &["key", "value", "type", "name"],
+);
+/// CB-FACTS: classification or material use not filled in.
+pub(super) static UNFILLED: Message = Message::new("CB-FACTS", "unfilled", &["name", "facts"]);
+/// CB-CHAR: the characteristics the register lacks.
+pub(super) static CHAR_MISSING: Message = Message::new("CB-CHAR", "missing", &["name", "missing"]);
+/// CB-CHAR word: the provider.
+pub(super) static WORD_PROVIDER: Message = Message::new("CB-CHAR", "provider", &[]);
+/// CB-CHAR word: the sub-processors.
+pub(super) static WORD_SUB_PROCESSORS: Message = Message::new("CB-CHAR", "sub_processors", &[]);
+/// CB-CHAR word: the service model.
+pub(super) static WORD_SERVICE_MODEL: Message = Message::new("CB-CHAR", "service_model", &[]);
+/// CB-CHAR word: the cloud type.
+pub(super) static WORD_CLOUD_TYPE: Message = Message::new("CB-CHAR", "cloud_type", &[]);
+/// CB-CHAR word: the region/location.
+pub(super) static WORD_LOCATION: Message = Message::new("CB-CHAR", "location", &[]);
+/// CB-STALE: in use on a scanned provider, but nothing found.
+pub(super) static NOT_FOUND: Message =
+    Message::new("CB-STALE", "not_found", &["name", "providers"]);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[
+    &UNLINKED,
+    &UNKNOWN_ID,
+    &UNFILLED,
+    &CHAR_MISSING,
+    &WORD_PROVIDER,
+    &WORD_SUB_PROCESSORS,
+    &WORD_SERVICE_MODEL,
+    &WORD_CLOUD_TYPE,
+    &WORD_LOCATION,
+    &NOT_FOUND,
+];
 
 /// CB-UNREG: a data-bearing resource linked to no register activity.
 pub(super) fn unregistered(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
     if !v.unregistered {
         return;
     }
-    let lang = em.ctx.lang;
     let r = v.resource;
     em.resource(
-        "CB-UNREG",
+        &UNLINKED,
         r,
         v.first_place,
         None,
-        t!(
-            lang,
-            msg!(
-                "{} '{}' ({}) is aan geen verwerking gekoppeld.",
-                r.resource_type,
-                r.name,
-                r.category
-            ),
-            msg!(
-                "{} '{}' ({}) is linked to no register activity.",
-                r.resource_type,
-                r.name,
-                r.category
-            ),
-        ),
+        &[&r.resource_type, &r.name, &r.category],
     );
 }
 
 /// CB-UNKNOWN-ID: a tag names an activity id the register does not have.
 pub(super) fn unknown_id(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
-    let lang = em.ctx.lang;
     let r = v.resource;
     for (key, value) in v.unknown_ids {
         em.resource(
-            "CB-UNKNOWN-ID",
+            &UNKNOWN_ID,
             r,
             v.first_place,
             None,
-            t!(
-                lang,
-                msg!(
-                    "Tag {key}={value} op {} '{}' noemt een verwerking die niet in het register staat.",
-                    r.resource_type, r.name
-                ),
-                msg!(
-                    "Tag {key}={value} on {} '{}' names an activity the register does not have.",
-                    r.resource_type, r.name
-                ),
-            ),
+            &[key, value, &r.resource_type, &r.name],
         );
     }
 }
@@ -71,7 +87,6 @@ pub(super) fn unknown_id(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
 /// are not filled in; unknown is not "fine".
 pub(super) fn facts(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
     let sample = v.sample;
@@ -81,7 +96,7 @@ pub(super) fn facts(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
             .into_iter()
             .filter(|f| a.is_unfilled(*f))
             .map(|f| {
-                if lang == Lang::Nl {
+                if em.ctx.lang == Lang::Nl {
                     f.label()
                 } else {
                     f.label_en()
@@ -89,23 +104,7 @@ pub(super) fn facts(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
             })
             .collect();
         if !facts.is_empty() {
-            em.activity(
-                "CB-FACTS",
-                a,
-                sample,
-                None,
-                t!(
-                    lang,
-                    msg!(
-                        "Voor '{name}' is niet ingevuld: {}; de verwerking geldt als materieel met onbekende rubricering.",
-                        facts.join(", ")
-                    ),
-                    msg!(
-                        "For '{name}' not filled in: {}; the activity counts as material with unknown classification.",
-                        facts.join(", ")
-                    ),
-                ),
-            );
+            em.activity(&UNFILLED, a, sample, None, &[&name, &facts.join(", ")]);
         }
     }
 }
@@ -113,7 +112,6 @@ pub(super) fn facts(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
 /// CB-CHAR (condition 6): the register lacks the characteristics of the cloud use.
 pub(super) fn characteristics(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
     let sample = v.sample;
@@ -121,52 +119,28 @@ pub(super) fn characteristics(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     if in_cloud {
         let mut missing: Vec<&str> = Vec::new();
         if a.providers.is_empty() {
-            missing.push(if lang == Lang::Nl {
-                "dienstverlener"
-            } else {
-                "provider"
-            });
+            missing.push(em.word(&WORD_PROVIDER));
         }
         // A blank sub-processors cell is "not filled in"; `geen` is an answer.
         if a.is_unfilled(Fact::SubProcessors) {
-            missing.push(if lang == Lang::Nl {
-                "subverwerkers"
-            } else {
-                "sub-processors"
-            });
+            missing.push(em.word(&WORD_SUB_PROCESSORS));
         }
         if a.service_model.is_none() {
-            missing.push(if lang == Lang::Nl {
-                "type dienstverlening"
-            } else {
-                "service model"
-            });
+            missing.push(em.word(&WORD_SERVICE_MODEL));
         }
         if matches!(a.cloud_type, None | Some(CloudType::Unknown)) {
-            missing.push(if lang == Lang::Nl {
-                "type cloud"
-            } else {
-                "cloud type"
-            });
+            missing.push(em.word(&WORD_CLOUD_TYPE));
         }
         if a.declared_locations.is_empty() {
-            missing.push(if lang == Lang::Nl {
-                "regio/locatie"
-            } else {
-                "region/location"
-            });
+            missing.push(em.word(&WORD_LOCATION));
         }
         if !missing.is_empty() {
             em.activity(
-                "CB-CHAR",
+                &CHAR_MISSING,
                 a,
                 sample,
                 None,
-                t!(
-                    lang,
-                    msg!("Het register mist voor '{name}': {}.", missing.join(", ")),
-                    msg!("The register lacks for '{name}': {}.", missing.join(", ")),
-                ),
+                &[&name, &missing.join(", ")],
             );
         }
     }
@@ -176,7 +150,6 @@ pub(super) fn characteristics(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
 /// provider, but no resource was found for it.
 pub(super) fn stale(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let linked = v.linked();
     let scanned = v.scanned;
@@ -195,17 +168,7 @@ pub(super) fn stale(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        em.activity(
-            "CB-STALE",
-            a,
-            None,
-            None,
-            t!(
-                lang,
-                msg!("'{name}' staat in gebruik bij {list}, maar de scan vond geen resources die erbij horen."),
-                msg!("'{name}' is in use on {list}, but the scan found no resources for it."),
-            ),
-        );
+        em.activity(&NOT_FOUND, a, None, None, &[&name, &list]);
     }
 }
 

@@ -8,8 +8,35 @@ use cloudcensus_core::JurisdictionClass;
 
 use super::{ActivityView, ResourceView};
 use crate::register::Activity;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
 use crate::rules::{Context, ObservedLocation};
+
+/// CB-LOC-UNKNOWN: a data-bearing resource reports no location.
+pub(super) static NO_LOCATION: Message =
+    Message::new("CB-LOC-UNKNOWN", "no_location", &["type", "name"]);
+/// CB-LOC-UNKNOWN: a location the catalog cannot place.
+pub(super) static UNPLACED: Message = Message::new(
+    "CB-LOC-UNKNOWN",
+    "unplaced",
+    &["type", "name", "input", "basis"],
+);
+/// CB-DRIFT: data in a location the register does not declare.
+pub(super) static UNDECLARED: Message = Message::new(
+    "CB-DRIFT",
+    "undeclared",
+    &["name", "location", "countries", "declared"],
+);
+/// CB-DRIFT: a replica in a location the register does not declare.
+pub(super) static UNDECLARED_REPLICA: Message = Message::new(
+    "CB-DRIFT",
+    "undeclared_replica",
+    &["name", "location", "countries", "declared"],
+);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] =
+    &[&NO_LOCATION, &UNPLACED, &UNDECLARED, &UNDECLARED_REPLICA];
 
 /// CB-LOC-UNKNOWN: a data-bearing resource without a location, or in one the catalog
 /// cannot place.
@@ -17,7 +44,6 @@ pub(super) fn resource_unknown(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
     if !v.data_bearing {
         return;
     }
-    let lang = em.ctx.lang;
     let (r, first_act) = (v.resource, v.first_activity);
     let unknown = v
         .places()
@@ -25,43 +51,19 @@ pub(super) fn resource_unknown(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
         .find(|p| p.class == JurisdictionClass::Unknown);
     if r.location.is_none() {
         em.resource(
-            "CB-LOC-UNKNOWN",
+            &NO_LOCATION,
             r,
             None,
             first_act,
-            t!(
-                lang,
-                msg!(
-                    "{} '{}' heeft geen locatie opgegeven.",
-                    r.resource_type,
-                    r.name
-                ),
-                msg!("{} '{}' reports no location.", r.resource_type, r.name),
-            ),
+            &[&r.resource_type, &r.name],
         );
     } else if let Some(p) = unknown {
         em.resource(
-            "CB-LOC-UNKNOWN",
+            &UNPLACED,
             r,
             Some(p),
             first_act,
-            t!(
-                lang,
-                msg!(
-                    "{} '{}' staat op '{}': {}.",
-                    r.resource_type,
-                    r.name,
-                    p.input,
-                    p.basis
-                ),
-                msg!(
-                    "{} '{}' is in '{}': {}.",
-                    r.resource_type,
-                    r.name,
-                    p.input,
-                    p.basis
-                ),
-            ),
+            &[&r.resource_type, &r.name, &p.input, &p.basis],
         );
     }
 }
@@ -70,7 +72,6 @@ pub(super) fn resource_unknown(em: &mut Emitter<'_>, v: &ResourceView<'_>) {
 pub(super) fn drift(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
     let f = v.facts;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let linked = v.linked();
 
@@ -78,27 +79,20 @@ pub(super) fn drift(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
         for l in &f.locations {
             if !is_declared(em.ctx, a, l) {
                 em.activity(
-                    "CB-DRIFT",
+                    if l.replica_only {
+                        &UNDECLARED_REPLICA
+                    } else {
+                        &UNDECLARED
+                    },
                     a,
                     None,
                     Some(l),
-                    t!(
-                        lang,
-                        msg!(
-                            "'{name}' heeft gegevens in {} ({}{}), niet in de gedeclareerde locaties {}.",
-                            l.location,
-                            l.countries.join("+"),
-                            if l.replica_only { ", replica" } else { "" },
-                            a.declared_locations.join(", ")
-                        ),
-                        msg!(
-                            "'{name}' has data in {} ({}{}), not among the declared locations {}.",
-                            l.location,
-                            l.countries.join("+"),
-                            if l.replica_only { ", replica" } else { "" },
-                            a.declared_locations.join(", ")
-                        ),
-                    ),
+                    &[
+                        &name,
+                        &l.location,
+                        &l.countries.join("+"),
+                        &a.declared_locations.join(", "),
+                    ],
                 );
             }
         }

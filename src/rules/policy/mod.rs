@@ -42,6 +42,28 @@ use crate::register::Activity;
 
 pub(crate) use suppressions::apply as apply_suppressions;
 
+use super::message::Message;
+
+/// Every message a rule emits (its code, key in the pack and placeholders): what a pack
+/// is checked against when it loads.
+pub(crate) fn messages() -> impl Iterator<Item = &'static Message> + Clone {
+    [
+        exceptions::MESSAGES,
+        known_use::MESSAGES,
+        privacy::MESSAGES,
+        contract::MESSAGES,
+        security::MESSAGES,
+        key_registers::MESSAGES,
+        locations::MESSAGES,
+        concentration::MESSAGES,
+        coverage::MESSAGES,
+        suppressions::MESSAGES,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
+}
+
 /// What the per-resource rules see of one resource.
 pub(crate) struct ResourceView<'a> {
     /// The resource.

@@ -5,44 +5,66 @@
 use super::ActivityView;
 use crate::register::{TransferBasis, YesNoNa};
 use crate::rules::ObservedLocation;
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
+
+/// CB-DPIA: personal data without an approved pre-scan DPIA.
+pub(super) static NO_PRESCAN: Message = Message::new("CB-DPIA", "no_prescan", &["name"]);
+/// CB-DPIA: high risk without a dated formal DPIA.
+pub(super) static NO_FORMAL: Message = Message::new("CB-DPIA", "no_formal", &["name"]);
+/// CB-WOO: the DPIA decision is not published.
+pub(super) static UNPUBLISHED: Message = Message::new("CB-WOO", "unpublished", &["name"]);
+/// CB-BPD-LOC: 9c with an explain, not sent to CIO Rijk.
+pub(super) static EXPLAIN_NOT_SENT: Message = Message::new(
+    "CB-BPD-LOC",
+    "explain_not_sent",
+    &["name", "location", "countries"],
+);
+/// CB-BPD-LOC: special categories outside the EEA without 9c and an explain.
+pub(super) static UNEXPLAINED: Message = Message::new(
+    "CB-BPD-LOC",
+    "unexplained",
+    &["name", "location", "countries", "class"],
+);
+/// CB-PD-LOC: 9c in place, DPIA not sent to CIO Rijk.
+pub(super) static DPIA_NOT_SENT: Message = Message::new(
+    "CB-PD-LOC",
+    "dpia_not_sent",
+    &["name", "location", "countries"],
+);
+/// CB-PD-LOC: personal data outside the EEA without a 9c safeguard.
+pub(super) static NO_SAFEGUARD: Message = Message::new(
+    "CB-PD-LOC",
+    "no_safeguard",
+    &["name", "location", "countries", "class"],
+);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[
+    &NO_PRESCAN,
+    &NO_FORMAL,
+    &UNPUBLISHED,
+    &EXPLAIN_NOT_SENT,
+    &UNEXPLAINED,
+    &DPIA_NOT_SENT,
+    &NO_SAFEGUARD,
+];
 
 /// CB-DPIA: personal data in public cloud without an approved pre-scan DPIA, or high risk
 /// without a dated formal DPIA.
 pub(super) fn dpia(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
     let sample = v.sample;
 
     if in_cloud && a.personal_data {
         if a.prescan_dpia.is_none() {
-            em.activity(
-                "CB-DPIA",
-                a,
-                sample,
-                None,
-                t!(
-                    lang,
-                    msg!("'{name}' verwerkt persoonsgegevens in de publieke cloud zonder vastgestelde pre-scan DPIA."),
-                    msg!("'{name}' processes personal data in public cloud without an approved pre-scan DPIA."),
-                ),
-            );
+            em.activity(&NO_PRESCAN, a, sample, None, &[&name]);
         }
         let formal_done = a.formal_dpia == Some(YesNoNa::Yes) && a.formal_dpia_date.is_some();
         if a.high_risk && !formal_done {
-            em.activity(
-                "CB-DPIA",
-                a,
-                sample,
-                None,
-                t!(
-                    lang,
-                    msg!("'{name}' heeft een hoog risico maar geen formele DPIA met datum."),
-                    msg!("'{name}' is high risk but has no dated formal DPIA."),
-                ),
-            );
+            em.activity(&NO_FORMAL, a, sample, None, &[&name]);
         }
     }
 }
@@ -51,24 +73,13 @@ pub(super) fn dpia(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
 /// default.
 pub(super) fn woo(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
-    let lang = em.ctx.lang;
     let name = &a.name;
     let in_cloud = v.in_cloud();
 
     let decided =
         a.prescan_dpia.is_some() || a.formal_dpia_date.is_some() || a.decision_date.is_some();
     if in_cloud && decided && a.woo_publication.trim().is_empty() {
-        em.activity(
-            "CB-WOO",
-            a,
-            None,
-            None,
-            t!(
-                lang,
-                msg!("Het DPIA-besluit voor '{name}' is niet gepubliceerd (Woo)."),
-                msg!("The DPIA decision for '{name}' is not published (Woo)."),
-            ),
-        );
+        em.activity(&UNPUBLISHED, a, None, None, &[&name]);
     }
 }
 
@@ -77,7 +88,6 @@ pub(super) fn woo(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
 pub(super) fn transfers(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
     let a = v.activity;
     let f = v.facts;
-    let lang = em.ctx.lang;
     let name = &a.name;
 
     let outside: Vec<&ObservedLocation> = f
@@ -93,72 +103,48 @@ pub(super) fn transfers(em: &mut Emitter<'_>, v: &ActivityView<'_>) {
             if explained && sent {
                 continue;
             }
-            let (nl, en) = if explained {
-                (
-                    msg!(
-                        "Bijzondere persoonsgegevens van '{name}' staan in {} ({}); 9c met explain, maar de explain is niet naar CIO Rijk gestuurd.",
-                        l.location,
-                        l.countries.join("+")
-                    ),
-                    msg!(
-                        "Special-category data of '{name}' is in {} ({}); 9c with an explain, but the explain was not sent to CIO Rijk.",
-                        l.location,
-                        l.countries.join("+")
-                    ),
-                )
+            let countries = l.countries.join("+");
+            if explained {
+                em.activity(
+                    &EXPLAIN_NOT_SENT,
+                    a,
+                    None,
+                    Some(l),
+                    &[&name, &l.location, &countries],
+                );
             } else {
-                (
-                    msg!(
-                        "Bijzondere persoonsgegevens van '{name}' staan in {} ({}, {}) zonder 9c met explain.",
-                        l.location,
-                        l.countries.join("+"),
-                        l.class
-                    ),
-                    msg!(
-                        "Special-category data of '{name}' is in {} ({}, {}) without 9c and an explain.",
-                        l.location,
-                        l.countries.join("+"),
-                        l.class
-                    ),
-                )
-            };
-            em.activity("CB-BPD-LOC", a, None, Some(l), t!(lang, nl, en));
+                em.activity(
+                    &UNEXPLAINED,
+                    a,
+                    None,
+                    Some(l),
+                    &[&name, &l.location, &countries, &l.class],
+                );
+            }
         }
     } else if a.personal_data {
         for l in &outside {
             if safeguards && sent {
                 continue;
             }
-            let (nl, en) = if safeguards {
-                (
-                    msg!(
-                        "Persoonsgegevens van '{name}' staan in {} ({}); 9c is geregeld, maar de DPIA is niet naar CIO Rijk gestuurd.",
-                        l.location,
-                        l.countries.join("+")
-                    ),
-                    msg!(
-                        "Personal data of '{name}' is in {} ({}); 9c is in place, but the DPIA was not sent to CIO Rijk.",
-                        l.location,
-                        l.countries.join("+")
-                    ),
-                )
+            let countries = l.countries.join("+");
+            if safeguards {
+                em.activity(
+                    &DPIA_NOT_SENT,
+                    a,
+                    None,
+                    Some(l),
+                    &[&name, &l.location, &countries],
+                );
             } else {
-                (
-                    msg!(
-                        "Persoonsgegevens van '{name}' staan in {} ({}, {}) zonder 9c-waarborg.",
-                        l.location,
-                        l.countries.join("+"),
-                        l.class
-                    ),
-                    msg!(
-                        "Personal data of '{name}' is in {} ({}, {}) without a 9c safeguard.",
-                        l.location,
-                        l.countries.join("+"),
-                        l.class
-                    ),
-                )
-            };
-            em.activity("CB-PD-LOC", a, None, Some(l), t!(lang, nl, en));
+                em.activity(
+                    &NO_SAFEGUARD,
+                    a,
+                    None,
+                    Some(l),
+                    &[&name, &l.location, &countries, &l.class],
+                );
+            }
         }
     }
 }

@@ -4,13 +4,26 @@
 
 use chrono::NaiveDate;
 
-use crate::rules::emit::{Emitter, msg, t};
+use crate::rules::emit::Emitter;
+use crate::rules::message::Message;
 use crate::rules::{Context, Finding, SharedStr};
+
+/// CB-SUPPRESS-EXPIRED: a suppression past its expiry still matches.
+pub(super) static EXPIRED: Message = Message::new(
+    "CB-SUPPRESS-EXPIRED",
+    "expired",
+    &["code", "target", "expires", "reason"],
+);
+/// CB-SUPPRESS-UNMATCHED: a suppression matches no finding.
+pub(super) static UNMATCHED: Message =
+    Message::new("CB-SUPPRESS-UNMATCHED", "unmatched", &["code", "target"]);
+
+/// The messages of this module.
+pub(super) static MESSAGES: &[&Message] = &[&EXPIRED, &UNMATCHED];
 
 /// Marks the findings in `out` that a live suppression matches; returns the suppression
 /// diagnostics to add.
 pub(crate) fn apply(ctx: &Context<'_>, out: &mut [Finding], date: NaiveDate) -> Vec<Finding> {
-    let lang = ctx.lang;
     let mut extra = Vec::new();
     let em = Emitter::new(ctx);
     for s in &ctx.rules.suppress {
@@ -40,40 +53,13 @@ pub(crate) fn apply(ctx: &Context<'_>, out: &mut [Finding], date: NaiveDate) -> 
             .or_else(|| s.activity.clone())
             .unwrap_or_default();
         if expired && matched > 0 {
-            if let Some(mut f) = em.base(
-                "CB-SUPPRESS-EXPIRED",
-                t!(
-                    lang,
-                    msg!(
-                        "Uitzondering {} voor {target} is verlopen op {} (reden: {}).",
-                        s.code,
-                        s.expires,
-                        s.reason
-                    ),
-                    msg!(
-                        "Suppression {} for {target} expired on {} (reason: {}).",
-                        s.code,
-                        s.expires,
-                        s.reason
-                    ),
-                ),
-            ) {
+            if let Some(mut f) = em.base(&EXPIRED, &[&s.code, &target, &s.expires, &s.reason]) {
                 f.resource_id = s.resource.clone();
                 f.activity_id = s.activity.as_deref().map(SharedStr::from);
                 extra.push(f);
             }
         } else if matched == 0
-            && let Some(mut f) = em.base(
-                "CB-SUPPRESS-UNMATCHED",
-                t!(
-                    lang,
-                    msg!(
-                        "Uitzondering {} voor {target} paste op geen enkele bevinding.",
-                        s.code
-                    ),
-                    msg!("Suppression {} for {target} matched no finding.", s.code),
-                ),
-            )
+            && let Some(mut f) = em.base(&UNMATCHED, &[&s.code, &target])
         {
             f.resource_id = s.resource.clone();
             f.activity_id = s.activity.as_deref().map(SharedStr::from);
