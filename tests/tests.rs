@@ -19,3 +19,4 @@ mod scan_e2e;
 mod scan_support;
 mod security_cli;
 mod store_cli;
+mod store_location_cli;

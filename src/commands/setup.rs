@@ -2,12 +2,13 @@
 //! file, the register it names, the catalog, the rule pack, and the store.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, Result, bail};
 use cloudcensus_core::Catalog;
 
 use crate::cli::{Cli, load_catalog};
+use crate::commands::store_args::{self, StoreArgs};
 use crate::config::{Config, DEFAULT_PATH};
 use crate::register::{self, Register};
 use crate::rules::{Context, Lang, RulePack, SeenRange};
@@ -70,10 +71,13 @@ impl Setup {
         }
     }
 
-    /// Opens the store: `--store` if given, else the config's `store`.
-    pub fn open_store(&self, explicit: Option<&Path>) -> Result<Box<dyn Store>> {
-        let path = explicit.unwrap_or(&self.config.store);
-        Ok(store::open(path)?)
+    /// Opens the store: `--store` / `CLOUDCENSUS_STORE` if given, else the config's
+    /// `store` ([`store_args::resolve`]).
+    pub fn open_store(&self, args: &StoreArgs) -> Result<Box<dyn Store>> {
+        Ok(store::open(&store_args::resolve(
+            args.store.as_deref(),
+            Some(&self.config),
+        ))?)
     }
 }
 
