@@ -14,7 +14,10 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use crate::matching::MatchSettings;
+
+mod keys;
 use crate::rules::{Lang, RulePack, RuleSettings};
+pub use keys::accepted_keys;
 
 /// The default config file name.
 pub const DEFAULT_PATH: &str = "cloudcensus.toml";
@@ -696,7 +699,10 @@ mod tests {
         let c = parse("organisation = \"M\"\n[rules]\nmax_provider_share = 60\nconcentration_min_activities = 4\n")
             .unwrap();
         assert_eq!(
-            (c.rules.max_provider_share, c.rules.concentration_min_activities),
+            (
+                c.rules.max_provider_share,
+                c.rules.concentration_min_activities
+            ),
             (60, 4)
         );
         let err = parse("organisation = \"M\"\n[rules]\nmax_provider_share = 101\n")

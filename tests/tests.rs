@@ -6,6 +6,7 @@ mod util;
 
 mod catalog_cli;
 mod demo_cli;
+mod docs_cli;
 // These scan through the connectors (and their emulators, which `scripts/test` starts):
 // a build without the connector features has nothing for them to test.
 #[cfg(all(feature = "aws", feature = "azure", feature = "gcp"))]
