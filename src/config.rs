@@ -393,7 +393,7 @@ impl Config {
         if !(1..=100).contains(&self.rules.max_provider_share) {
             problems.push(format!(
                 "{}rules.max_provider_share = {}: give a percentage from 1 to 100 (the largest share of the material activities one provider may carry before CB-CONC reports it; default 75)",
-                at("max_provider_share"),
+                at("rules.max_provider_share"),
                 self.rules.max_provider_share
             ));
         }
