@@ -400,7 +400,7 @@ impl Config {
         if self.rules.concentration_min_activities == 0 {
             problems.push(format!(
                 "{}rules.concentration_min_activities = 0: give at least 1 (below this many material activities CB-CONC does not weigh the share on one provider; default 10)",
-                at("concentration_min_activities"),
+                at("rules.concentration_min_activities"),
             ));
         }
         for (i, s) in self.rules.suppress.iter().enumerate() {
