@@ -14,7 +14,10 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use crate::matching::MatchSettings;
+
+mod keys;
 use crate::rules::{Lang, RulePack, RuleSettings};
+pub use keys::accepted_keys;
 
 /// The default config file name.
 pub const DEFAULT_PATH: &str = "cloudcensus.toml";

@@ -295,6 +295,34 @@ fn unregistered_lists_newest_first_with_owner_hints() {
 }
 
 #[test]
+fn unregistered_marks_the_resource_a_live_suppression_accepts_with_reason_and_expiry() {
+    let demo = Demo::new();
+    let v = demo.json(&["unregistered", "--format", "json"]);
+    let rows = v.as_array().unwrap();
+    let accepted: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| !r["suppressed"].is_null()).collect();
+    assert_eq!(accepted.len(), 1, "{rows:?}");
+    assert_eq!(accepted[0]["name"], "minvz-migratie-tijdelijk");
+    assert!(
+        accepted[0]["suppressed"]
+            .as_str()
+            .unwrap()
+            .contains("RFC-2025-118")
+    );
+    assert_eq!(accepted[0]["suppressed_until"], "2026-03-31");
+    // The expired suppression does not mark its resource; accepted rows come last.
+    let expired = rows
+        .iter()
+        .find(|r| r["name"] == "minvz-tmp-export")
+        .expect("the resource of the expired suppression is listed");
+    assert!(expired["suppressed"].is_null());
+    assert_eq!(rows.last().unwrap()["name"], "minvz-migratie-tijdelijk");
+    let table = demo.run(&["unregistered"]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("(until 2026-03-31)"), "{text}");
+}
+
+#[test]
 fn report_in_english_with_semicolons() {
     let demo = Demo::new();
     let out_dir = demo.path.join("en");

@@ -7,6 +7,7 @@ mod util;
 mod catalog_cli;
 mod container_files;
 mod demo_cli;
+mod docs_cli;
 // These scan through the connectors (and their emulators, which `scripts/test` starts):
 // a build without the connector features has nothing for them to test.
 #[cfg(all(feature = "aws", feature = "azure", feature = "gcp"))]
@@ -21,3 +22,4 @@ mod scan_e2e;
 mod scan_support;
 mod security_cli;
 mod store_cli;
+mod store_location_cli;

@@ -14,6 +14,7 @@ use anyhow::{Context, Result, bail};
 use crate::cli::Cli;
 use crate::commands::report::write_year;
 use crate::commands::setup::Setup;
+use crate::commands::store_args::StoreArgs;
 use crate::demo::{EMBEDDED, ORGANISATION, REGISTER_XLSX, YEAR};
 use crate::report::{Template, WriteOptions};
 use crate::rules::{self, Lang, Severity};
@@ -116,7 +117,7 @@ pub fn run(cli: &Cli, args: &DemoArgs, out: &mut dyn Write) -> Result<ExitCode> 
         }),
     };
     let setup = Setup::load(&demo_cli)?;
-    let store = setup.open_store(None)?;
+    let store = setup.open_store(&StoreArgs::default())?;
     let template = Template::load("cio-rijk").map_err(anyhow::Error::msg)?;
     let files = write_year(
         &setup,

@@ -47,8 +47,8 @@ impl Tabular for Change {
 }
 
 /// Runs the command.
-pub fn run(_cli: &Cli, args: &DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let store = args.store.open()?;
+pub fn run(cli: &Cli, args: &DiffArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let store = args.store.open(cli)?;
     let (a, b) = match (&args.older, &args.newer) {
         (Some(a), Some(b)) => (store.resolve(a)?, store.resolve(b)?),
         (Some(a), None) => (store.resolve(a)?, store.resolve("latest")?),

@@ -71,8 +71,8 @@ fn write_atomically(
 }
 
 /// Runs the command.
-pub fn run(_cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let store = args.store.open()?;
+pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let store = args.store.open(cli)?;
     let id = store.resolve(&args.scan)?;
     let meta = store.load_meta(&id)?;
     let (scopes, groups, coverage) = store.load_parts(&id)?;

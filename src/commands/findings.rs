@@ -4,7 +4,6 @@
 //! 4 otherwise, so a pipeline can gate on it.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -12,6 +11,7 @@ use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::commands::setup::Setup;
+use crate::commands::store_args::StoreArgs;
 use crate::output::{OutputFormat, Tabular, write_rows};
 use crate::rules::{self, Finding, Lang, Severity};
 
@@ -42,9 +42,8 @@ pub struct FindingsArgs {
     /// Message language (default: the config's `lang`).
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,
-    /// The scan store (default: the config's `store`).
-    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE")]
-    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -79,7 +78,7 @@ impl Tabular for Row<'_> {
 /// Runs the command.
 pub fn run(cli: &Cli, args: &FindingsArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let setup = Setup::load(cli)?;
-    let store = setup.open_store(args.store.as_deref())?;
+    let store = setup.open_store(&args.store)?;
     let id = store.resolve(&args.scan)?;
     let scan = store.load_scan(&id)?;
     let ctx = setup.context(args.lang);

@@ -28,15 +28,14 @@ pub struct HtmlArgs {
     /// Page language (default: the config's `lang`).
     #[arg(long, value_enum)]
     pub lang: Option<Lang>,
-    /// The scan store (default: the config's `store`).
-    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE")]
-    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: crate::commands::store_args::StoreArgs,
 }
 
 /// Runs the command: writes the page and prints its path.
 pub fn run(cli: &Cli, args: &HtmlArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let setup = Setup::load(cli)?;
-    let store = setup.open_store(args.store.as_deref())?;
+    let store = setup.open_store(&args.store)?;
     let path = write_page(
         &setup,
         store.as_ref(),

@@ -31,12 +31,12 @@ fn reader(path: &PathBuf) -> Result<BufReader<File>> {
 }
 
 /// Runs the command.
-pub fn run(_cli: &Cli, args: &ImportArgs, out: &mut dyn Write) -> Result<ExitCode> {
+pub fn run(cli: &Cli, args: &ImportArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let (meta, counts) = validate(reader(&args.file)?)
         .with_context(|| format!("{} is not a valid scan export", args.file.display()))?;
     tracing::info!(file = %args.file.display(), resources = counts.resources, "export validated");
     let original_id = meta.id.clone();
-    let mut store = args.store.open_or_create()?;
+    let mut store = args.store.open_or_create(cli)?;
     let mut writer = store.begin_scan(meta)?;
     stream_into(reader(&args.file)?, writer.as_mut()).with_context(|| {
         format!(

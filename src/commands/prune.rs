@@ -19,8 +19,8 @@ pub struct PruneArgs {
 }
 
 /// Runs the command.
-pub fn run(_cli: &Cli, args: &PruneArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let mut store = args.store.open()?;
+pub fn run(cli: &Cli, args: &PruneArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let mut store = args.store.open(cli)?;
     let pruned = store.prune(args.keep_months, today())?;
     if pruned.is_empty() {
         writeln!(

@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 
 use crate::cli::Cli;
 use crate::commands::setup::Setup;
+use crate::commands::store_args::StoreArgs;
 use crate::report::{self, StoredScan, Template, WriteOptions};
 use crate::rules::Lang;
 
@@ -29,9 +30,8 @@ pub struct ReportArgs {
     /// CSV delimiter: `,` or `;` (Dutch Excel).
     #[arg(long, default_value = ",", value_parser = parse_delimiter)]
     pub csv_delimiter: u8,
-    /// The scan store (default: the config's `store`).
-    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE")]
-    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 pub(crate) fn parse_delimiter(s: &str) -> Result<u8, String> {
@@ -46,7 +46,7 @@ pub(crate) fn parse_delimiter(s: &str) -> Result<u8, String> {
 pub fn run(cli: &Cli, args: &ReportArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let setup = Setup::load(cli)?;
     let template = Template::load(&args.template).map_err(anyhow::Error::msg)?;
-    let store = setup.open_store(args.store.as_deref())?;
+    let store = setup.open_store(&args.store)?;
     let files = write_year(
         &setup,
         store.as_ref(),

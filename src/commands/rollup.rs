@@ -70,7 +70,7 @@ pub fn run(cli: &Cli, args: &RollupArgs, out: &mut dyn Write) -> Result<ExitCode
             ctx: s.context(Some(args.lang)),
         })
         .collect();
-    let store = args.store.open()?;
+    let store = args.store.open(cli)?;
     let data = rollup::assemble(
         store.as_ref(),
         args.year,

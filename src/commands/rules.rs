@@ -18,6 +18,8 @@ struct RuleRow {
     title: String,
     explanation: String,
     action: String,
+    /// The templates of its finding messages, by key.
+    messages: std::collections::BTreeMap<String, String>,
 }
 
 impl Tabular for RuleRow {
@@ -49,6 +51,11 @@ pub fn run(_cli: &Cli, args: &RulesArgs, out: &mut dyn Write) -> Result<ExitCode
             title: r.title(lang).to_string(),
             explanation: r.explanation(lang).to_string(),
             action: r.action(lang).to_string(),
+            messages: r
+                .messages
+                .iter()
+                .map(|(k, m)| (k.clone(), m.text(lang).to_string()))
+                .collect(),
         })
         .collect();
     match args.format {
@@ -64,6 +71,16 @@ pub fn run(_cli: &Cli, args: &RulesArgs, out: &mut dyn Write) -> Result<ExitCode
                 writeln!(out, "{}\n", r.explanation)?;
                 let label = if lang == Lang::Nl { "Actie" } else { "Action" };
                 writeln!(out, "**{label}:** {}\n", r.action)?;
+                let heading = if lang == Lang::Nl {
+                    "Meldingen"
+                } else {
+                    "Messages"
+                };
+                writeln!(out, "**{heading}:**\n")?;
+                for (key, text) in &r.messages {
+                    writeln!(out, "* `{key}`: {text}")?;
+                }
+                writeln!(out)?;
             }
         }
     }

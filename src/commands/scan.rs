@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,6 +16,7 @@ use cloudcensus_core::{Catalog, Coverage, Provider};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Cli, LogFormat};
+use crate::commands::store_args::StoreArgs;
 use crate::config::Config;
 use crate::register::{self, Register};
 use crate::rules::{self, RulePack};
@@ -41,9 +41,8 @@ pub struct ScanArgs {
     /// No progress bars (they are also off when stderr is not a terminal).
     #[arg(long, short)]
     pub quiet: bool,
-    /// The scan store (SQLite file); default the config's `store`.
-    #[arg(long, value_name = "PATH")]
-    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// Runs the command.
@@ -93,7 +92,7 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         return dry_run_report(&tally, out);
     }
 
-    let store_path = args.store.clone().unwrap_or_else(|| cfg.store.clone());
+    let store_path = crate::commands::store_args::resolve(args.store.store.as_deref(), Some(&cfg));
     let req = ScanRequest {
         store: store_path.clone(),
         organisation: cfg.organisation.clone(),

@@ -65,8 +65,8 @@ impl Tabular for ScanRow {
 }
 
 /// Runs the command.
-pub fn run(_cli: &Cli, args: &ScansArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let store = args.store.open()?;
+pub fn run(cli: &Cli, args: &ScansArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let store = args.store.open(cli)?;
     let mut rows: Vec<ScanRow> = Vec::new();
     for summary in store.list_scans()? {
         let (_, _, coverage) = store.load_parts(&summary.id)?;

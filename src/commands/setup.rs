@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result, bail};
 use cloudcensus_core::Catalog;
 
 use crate::cli::{Cli, load_catalog};
+use crate::commands::store_args::{self, StoreArgs};
 use crate::config::{Config, DEFAULT_PATH};
 use crate::register::{self, Register};
 use crate::rules::{Context, Lang, RulePack, SeenRange};
@@ -82,10 +83,13 @@ impl Setup {
         }
     }
 
-    /// Opens the store: `--store` if given, else the config's `store`.
-    pub fn open_store(&self, explicit: Option<&Path>) -> Result<Box<dyn Store>> {
-        let path = explicit.unwrap_or(&self.config.store);
-        Ok(store::open(path)?)
+    /// Opens the store: `--store` / `CLOUDCENSUS_STORE` if given, else the config's
+    /// `store` ([`store_args::resolve`]).
+    pub fn open_store(&self, args: &StoreArgs) -> Result<Box<dyn Store>> {
+        Ok(store::open(&store_args::resolve(
+            args.store.as_deref(),
+            Some(&self.config),
+        ))?)
     }
 }
 

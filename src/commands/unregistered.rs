@@ -1,8 +1,8 @@
 //! `cloudcensus unregistered`: data-bearing resources no register activity claims, newest
 //! first, with the tags that hint at an owner — the security team's chase list.
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::cli::Cli;
 use crate::commands::setup::{Setup, seen_map};
+use crate::commands::store_args::StoreArgs;
 use crate::output::{OutputFormat, Tabular, write_rows};
 use crate::report::sheets::owner_hints;
 use crate::rules::{self, Context, Evaluation};
@@ -28,9 +29,8 @@ pub struct UnregisteredArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,
-    /// The scan store (default: the config's `store`).
-    #[arg(long, value_name = "PATH", env = "CLOUDCENSUS_STORE")]
-    pub store: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// One unregistered resource as the command lists it (also the HTML page's rows).
@@ -58,6 +58,11 @@ pub struct Row {
     pub resource_id: String,
     /// `key=value; …` of the tags that hint at an owner.
     pub owner_hints: String,
+    /// Set when a configured suppression accepts this resource's CB-UNREG finding: its
+    /// reason.
+    pub suppressed: Option<String>,
+    /// The last day that suppression applies.
+    pub suppressed_until: Option<NaiveDate>,
 }
 
 impl Tabular for Row {
@@ -71,6 +76,7 @@ impl Tabular for Row {
             "type",
             "name",
             "owner_hints",
+            "suppressed",
         ]
     }
 
@@ -84,6 +90,11 @@ impl Tabular for Row {
             self.resource_type.clone(),
             self.name.clone(),
             self.owner_hints.clone(),
+            match (&self.suppressed, self.suppressed_until) {
+                (Some(reason), Some(until)) => format!("{reason} (until {until})"),
+                (Some(reason), None) => reason.clone(),
+                _ => String::new(),
+            },
         ]
     }
 }
@@ -91,7 +102,7 @@ impl Tabular for Row {
 /// Runs the command.
 pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<ExitCode> {
     let setup = Setup::load(cli)?;
-    let store = setup.open_store(args.store.as_deref())?;
+    let store = setup.open_store(&args.store)?;
     let id = store.resolve(&args.scan)?;
     let scan = store.load_scan(&id)?;
     let seen = seen_map(store.as_ref())?;
@@ -110,9 +121,10 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
         .collect();
     write_rows(out, args.format, &rows)?;
     if args.format == OutputFormat::Table {
+        let accepted = rows.iter().filter(|r| r.suppressed.is_some()).count();
         writeln!(
             out,
-            "\n{} unregistered data-bearing resource(s) in scan {id}; {} excluded as not material",
+            "\n{} unregistered data-bearing resource(s) in scan {id} ({accepted} of them accepted by a suppression until its expiry); {} excluded as not material",
             rows.len(),
             eval.excluded.len()
         )?;
@@ -128,9 +140,11 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
 }
 
 /// The unregistered data-bearing resources of `eval` (an evaluation of `scan`), newest
-/// first, each placed by the catalog on the scan date.
+/// first, each placed by the catalog on the scan date; the ones a live suppression of
+/// CB-UNREG accepts come last, marked with its reason and expiry.
 pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
     let date = eval.reference_date;
+    let suppressed = suppressed_unreg(&eval.findings, &ctx.rules.suppress, date);
     let mut rows: Vec<Row> = eval
         .unregistered
         .iter()
@@ -146,7 +160,13 @@ pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
                     },
                 )
             });
+            let (reason, until) = suppressed
+                .get(r.id.to_ascii_lowercase().as_str())
+                .cloned()
+                .unzip();
             Row {
+                suppressed: reason,
+                suppressed_until: until,
                 first_seen: s.first,
                 last_seen: s.last,
                 provider: r.provider.to_string(),
@@ -170,10 +190,41 @@ pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
             }
         })
         .collect();
+    // The ones still to chase first; accepted (suppressed) ones after them, marked.
     rows.sort_by(|a, b| {
-        b.first_seen
-            .cmp(&a.first_seen)
+        a.suppressed
+            .is_some()
+            .cmp(&b.suppressed.is_some())
+            .then_with(|| b.first_seen.cmp(&a.first_seen))
             .then_with(|| a.resource_id.cmp(&b.resource_id))
     });
     rows
+}
+
+/// Per resource id (lower case): the reason and expiry of the live suppression that
+/// accepts its CB-UNREG finding.
+fn suppressed_unreg(
+    findings: &[rules::Finding],
+    suppress: &[rules::Suppression],
+    date: NaiveDate,
+) -> BTreeMap<String, (String, NaiveDate)> {
+    let mut out = BTreeMap::new();
+    for f in findings.iter().filter(|f| f.code == "CB-UNREG") {
+        let (Some(reason), Some(id)) = (&f.suppressed, &f.resource_id) else {
+            continue;
+        };
+        let until = suppress
+            .iter()
+            .filter(|s| s.code == "CB-UNREG" && s.expires >= date && &s.reason == reason)
+            .find(|s| {
+                s.resource
+                    .as_deref()
+                    .is_some_and(|want| want.eq_ignore_ascii_case(id))
+            })
+            .map(|s| s.expires);
+        if let Some(until) = until {
+            out.insert(id.to_ascii_lowercase(), (reason.clone(), until));
+        }
+    }
+    out
 }

@@ -19,8 +19,8 @@ pub struct VerifyArgs {
 }
 
 /// Runs the command.
-pub fn run(_cli: &Cli, args: &VerifyArgs, out: &mut dyn Write) -> Result<ExitCode> {
-    let store = args.store.open()?;
+pub fn run(cli: &Cli, args: &VerifyArgs, out: &mut dyn Write) -> Result<ExitCode> {
+    let store = args.store.open(cli)?;
     let report = store.verify()?;
     for p in &report.problems {
         writeln!(

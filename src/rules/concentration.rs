@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use cloudcensus_core::{Catalog, Provider, ProviderFacts};
 
-use super::checks::register_providers;
+use super::policy::known_use::register_providers;
 use super::{ActivityFacts, Evaluation};
 use crate::register::{Activity, Fact, Register};
 

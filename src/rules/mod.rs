@@ -5,13 +5,18 @@
 //! the output order is deterministic, so the same inputs give byte-identical JSON.
 //!
 //! A rule pack ([`RulePack`], data in `src/rules/packs/*.toml`) chooses which codes apply
-//! and carries their severities, clauses and texts in Dutch and English. The logic behind
-//! each code is in [`checks`]. Findings are data; Rust errors are only for failures of
-//! the tool.
+//! and carries their severities, clauses and texts in Dutch and English. The decision
+//! behind each code is in [`policy`], one module per policy area; the [`engine`] runs
+//! them over a scan (in parallel parts) and knows no rule. Findings are data; Rust errors
+//! are only for failures of the tool.
 
-mod checks;
 pub mod concentration;
+mod emit;
+mod engine;
+mod evaluation;
+mod message;
 mod pack;
+mod policy;
 mod settings;
 pub(crate) mod shared;
 
@@ -26,9 +31,8 @@ use chrono::NaiveDate;
 use cloudcensus_core::{Catalog, JurisdictionClass, Provider, ScanData};
 use serde::{Deserialize, Serialize};
 
-pub use checks::{
-    ActivityFacts, Evaluation, Evaluator, ExcludedResource, ObservedLocation, SeenRange,
-};
+pub use engine::Evaluator;
+pub use evaluation::{ActivityFacts, Evaluation, ExcludedResource, ObservedLocation, SeenRange};
 pub use pack::{RuleInfo, RulePack, RulePackError};
 pub use settings::{RuleSettings, SeverityOverride, Suppression};
 pub use shared::{Countries, SharedStr};
@@ -229,7 +233,7 @@ impl SeenLookup for SeenIndex {
 /// Evaluates one scan. `seen` optionally gives per resource id its first and last
 /// observation dates across the store's history; without it both are the scan date.
 pub fn evaluate(ctx: &Context<'_>, scan: &ScanData, seen: Option<&dyn SeenLookup>) -> Evaluation {
-    checks::run(ctx, scan, seen)
+    engine::run(ctx, scan, seen)
 }
 
 /// Counts findings per severity (not counting suppressed ones).

@@ -1,7 +1,12 @@
-//! Rule packs as data: which codes apply, their severity, clause and texts.
+//! Rule packs as data: which codes apply, their severity, clause and texts, and the
+//! messages of their findings (templates with named placeholders, see
+//! [`message`](super::message)), checked and parsed once when the pack loads.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::message::{Message, Template};
 use super::{Lang, Severity};
 
 /// The built-in packs: (name, TOML text).
@@ -58,6 +63,29 @@ pub struct RuleInfo {
     pub action_nl: String,
     /// English action.
     pub action_en: String,
+    /// The messages of its findings by key (`[rule.messages.KEY]`), with placeholders.
+    #[serde(default)]
+    pub messages: BTreeMap<String, MessageText>,
+}
+
+/// One finding message of a rule, in each language.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageText {
+    /// Dutch template.
+    pub nl: String,
+    /// English template.
+    pub en: String,
+}
+
+impl MessageText {
+    /// The template in `lang`.
+    pub fn text(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Nl => &self.nl,
+            Lang::En => &self.en,
+        }
+    }
 }
 
 impl RuleInfo {
@@ -99,6 +127,9 @@ pub struct RulePack {
     /// The rules, in documentation order.
     #[serde(rename = "rule")]
     pub rules: Vec<RuleInfo>,
+    /// The messages parsed against what the rules fill in, by (code, key); [nl, en].
+    #[serde(skip)]
+    templates: BTreeMap<(String, String), [Template; 2]>,
 }
 
 /// A rule pack that cannot be used.
@@ -147,6 +178,7 @@ impl RulePack {
             name: name.to_string(),
             problems: vec![e.to_string()],
         })?;
+        let mut pack = pack;
         let mut problems = Vec::new();
         let mut seen = std::collections::BTreeSet::new();
         for r in &pack.rules {
@@ -161,7 +193,9 @@ impl RulePack {
                 ));
             }
         }
+        let templates = parse_messages(&pack.rules, super::policy::messages(), &mut problems);
         if problems.is_empty() {
+            pack.templates = templates;
             Ok(pack)
         } else {
             Err(RulePackError::Invalid {
@@ -171,8 +205,142 @@ impl RulePack {
         }
     }
 
+    /// The parsed template of `msg` in `lang`, when the pack has the rule.
+    pub(crate) fn template(&self, msg: &Message, lang: Lang) -> Option<&Template> {
+        let t = self
+            .templates
+            .get(&(msg.code.to_string(), msg.key.to_string()))?;
+        Some(match lang {
+            Lang::Nl => &t[0],
+            Lang::En => &t[1],
+        })
+    }
+
     /// The rule with `code`, if the pack has it.
     pub fn rule(&self, code: &str) -> Option<&RuleInfo> {
         self.rules.iter().find(|r| r.code == code)
+    }
+}
+
+/// Checks every rule's messages against the ones its code emits (`known`) and parses them:
+/// a missing message, an unknown key, an unknown or unused placeholder is a problem naming
+/// the rule, the key and the language.
+fn parse_messages(
+    rules: &[RuleInfo],
+    known: impl Iterator<Item = &'static Message> + Clone,
+    problems: &mut Vec<String>,
+) -> BTreeMap<(String, String), [Template; 2]> {
+    let mut out = BTreeMap::new();
+    for r in rules {
+        let expected: Vec<&Message> = known.clone().filter(|m| m.code == r.code).collect();
+        for m in &expected {
+            let Some(text) = r.messages.get(m.key) else {
+                problems.push(format!(
+                    "rule {}: message '{}' is missing: add [rule.messages.{}] with nl and en ({})",
+                    r.code,
+                    m.key,
+                    m.key,
+                    m.describe()
+                ));
+                continue;
+            };
+            let mut parsed = Vec::with_capacity(2);
+            for (lang, t) in [("nl", &text.nl), ("en", &text.en)] {
+                match Template::parse(m, t) {
+                    Ok(p) => parsed.push(p),
+                    Err(e) => problems.push(format!(
+                        "rule {}, message '{}' ({lang}): {e}",
+                        r.code, m.key
+                    )),
+                }
+            }
+            if let Ok(pair) = <[Template; 2]>::try_from(parsed) {
+                out.insert((r.code.clone(), m.key.to_string()), pair);
+            }
+        }
+        for key in r.messages.keys() {
+            if !expected.iter().any(|m| m.key == key) {
+                let keys: Vec<&str> = expected.iter().map(|m| m.key).collect();
+                problems.push(format!(
+                    "rule {}: unknown message '{key}'; this rule's messages are {}",
+                    r.code,
+                    if keys.is_empty() {
+                        "none".to_string()
+                    } else {
+                        keys.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtin_text() -> &'static str {
+        BUILTIN[0].1
+    }
+
+    #[test]
+    fn an_unknown_placeholder_is_an_error_naming_the_rule_and_key() {
+        let text = builtin_text().replacen(
+            "{type} '{name}' ({category}) is aan geen verwerking gekoppeld.",
+            "{type} '{naam}' ({category}) is aan geen verwerking gekoppeld.",
+            1,
+        );
+        let e = RulePack::parse("test", &text).unwrap_err().to_string();
+        assert!(
+            e.contains("rule CB-UNREG, message 'unlinked' (nl): unknown placeholder {naam}"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_placeholder_is_an_error_naming_the_rule_and_key() {
+        let text = builtin_text().replacen(
+            "{type} '{name}' ({category}) is linked to no register activity.",
+            "{type} '{name}' is linked to no register activity.",
+            1,
+        );
+        let e = RulePack::parse("test", &text).unwrap_err().to_string();
+        assert!(
+            e.contains("rule CB-UNREG, message 'unlinked' (en): placeholder {category} is missing"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_missing_or_unknown_message_is_an_error_naming_the_rule_and_key() {
+        let text =
+            builtin_text().replacen("[rule.messages.unlinked]", "[rule.messages.unlinkd]", 1);
+        let e = RulePack::parse("test", &text).unwrap_err().to_string();
+        assert!(
+            e.contains("rule CB-UNREG: message 'unlinked' is missing"),
+            "{e}"
+        );
+        assert!(
+            e.contains(
+                "rule CB-UNREG: unknown message 'unlinkd'; this rule's messages are unlinked"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_message_a_rule_emits_is_in_the_builtin_pack_in_both_languages() {
+        let pack = RulePack::builtin("cloudbeleid-2022").unwrap();
+        for m in super::super::policy::messages() {
+            for lang in [Lang::Nl, Lang::En] {
+                assert!(
+                    pack.template(m, lang).is_some(),
+                    "{} {} ({lang:?})",
+                    m.code,
+                    m.key
+                );
+            }
+        }
     }
 }

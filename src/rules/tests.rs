@@ -879,7 +879,7 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
         matching: &matching,
         lang: Lang::Nl,
     };
-    let one = checks::run_in_parts(&ctx, &scan, Some(&seen), Some(1));
+    let one = engine::run_in_parts(&ctx, &scan, Some(&seen), Some(1));
     // The estate is varied enough for the comparison to mean something.
     let distinct: std::collections::BTreeSet<&str> =
         one.findings.iter().map(|f| f.code.as_str()).collect();
@@ -894,7 +894,7 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
     );
     let expected = serde_json::to_string(&one).unwrap();
     for parts in [2, 3, 7] {
-        let many = checks::run_in_parts(&ctx, &scan, Some(&seen), Some(parts));
+        let many = engine::run_in_parts(&ctx, &scan, Some(&seen), Some(parts));
         assert_eq!(
             serde_json::to_string(&many).unwrap(),
             expected,
