@@ -87,14 +87,29 @@ fn shown_commands(text: &str) -> Vec<Shown> {
             });
         }
     };
+    // A shell line ending in `\` continues on the next: joined, numbered by its first.
+    let mut held: Option<(usize, String)> = None;
     for (i, line) in text.lines().enumerate() {
         let n = i + 1;
         if line.trim_start().starts_with("```") {
             in_code = !in_code;
+            held = None;
             continue;
         }
         if in_code {
-            for part in line.split(';').flat_map(|p| p.split("&&")) {
+            let (n, joined) = match held.take() {
+                Some((first, mut acc)) => {
+                    acc.push(' ');
+                    acc.push_str(line.trim());
+                    (first, acc)
+                }
+                None => (n, line.to_string()),
+            };
+            if let Some(cont) = joined.trim_end().strip_suffix('\\') {
+                held = Some((n, cont.to_string()));
+                continue;
+            }
+            for part in joined.split(';').flat_map(|p| p.split("&&")) {
                 push(n, part, false);
             }
             continue;
