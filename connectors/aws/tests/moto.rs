@@ -795,55 +795,6 @@ mod cloudcontrol;
 #[path = "moto/resourceexplorer.rs"]
 mod resourceexplorer;
 
-/// A clock that runs twenty seconds ahead with every reading: a few hundred SDK calls
-/// pass the hours a large scan takes.
-#[derive(Debug)]
-struct RacingClock {
-    start: std::time::SystemTime,
-    readings: AtomicU64,
-}
-
-impl aws_types::sdk_config::TimeSource for RacingClock {
-    fn now(&self) -> std::time::SystemTime {
-        let n = self.readings.fetch_add(1, Ordering::Relaxed);
-        self.start + std::time::Duration::from_secs(20 * n)
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_scan_that_outlives_its_assumed_role_session_renews_it_and_completes_without_error_coverage()
- {
-    let mgmt = fresh_account();
-    let org = seed("organization", &mgmt);
-    let member = org["member"].as_str().unwrap().to_string();
-    let mut cfg = org_config(&["eu-west-1", "eu-central-1"]);
-    // The shortest session AWS grants; by the SDK's clock it ends after ~50 readings.
-    cfg.assume_role_session_secs = 900;
-    let sdk = sdk_for(&mgmt)
-        .await
-        .into_builder()
-        .time_source(aws_types::sdk_config::SharedTimeSource::new(RacingClock {
-            start: std::time::SystemTime::now(),
-            readings: AtomicU64::new(0),
-        }))
-        .build();
-    let conn = connect_with_sdk_config(&cfg, sdk).await.unwrap();
-    let scopes = conn.scopes().await.unwrap();
-    let m = scopes.iter().find(|s| s.id == member).unwrap();
-    let (res, cov) = scan(&conn, m).await;
-    assert_eq!(
-        res.iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
-        [format!("arn:aws:s3:::cc{member}-member")]
-    );
-    let gaps: Vec<&Coverage> = cov.iter().filter(|c| c.status.is_gap()).collect();
-    assert!(gaps.is_empty(), "{gaps:?}");
-    assert!(
-        conn.assume_role_requests() > 1,
-        "the session should have been renewed during the scan ({} AssumeRole requests)",
-        conn.assume_role_requests()
-    );
-}
-
 #[test]
 fn an_assumed_role_session_outside_what_aws_allows_is_a_config_error() {
     let mut cfg = org_config(&["eu-west-1"]);
