@@ -14,15 +14,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod cli;
 pub mod commands;
 pub mod config;
-pub mod demo;
+pub mod example_estate;
 pub mod html;
 pub mod matching;
 pub mod output;
 pub mod register;
 pub mod report;
 pub mod rules;
-pub mod scan;
+pub mod scan_pipeline;
 pub mod store;
+/// The synthetic estate of the tests and benchmarks: not part of the shipped binary
+/// (feature `test-kit`, which the crate's own dev-dependency switches on).
+#[cfg(any(test, feature = "test-kit"))]
 pub mod synth;
 
 #[cfg(test)]

@@ -101,14 +101,14 @@ impl Estate {
 
 /// The demo's December scan, re-stamped one hour later, with `extra` resources added.
 fn december_with(extra: Vec<Resource>) -> String {
-    let mut scan = cloudcensus::demo::scan(12);
+    let mut scan = cloudcensus::example_estate::scan(12);
     scan.meta.finished_at += chrono::Duration::hours(1);
     scan.resources.extend(extra);
-    cloudcensus::demo::export_json(&scan)
+    cloudcensus::example_estate::export_json(&scan)
 }
 
 fn hostile_resources() -> Vec<Resource> {
-    let base = cloudcensus::demo::scan(12);
+    let base = cloudcensus::example_estate::scan(12);
     let scope = base
         .resources
         .iter()

@@ -15,7 +15,7 @@ use crate::cli::Cli;
 use crate::commands::report::write_year;
 use crate::commands::setup::Setup;
 use crate::commands::store_args::StoreArgs;
-use crate::demo::{EMBEDDED, ORGANISATION, REGISTER_XLSX, YEAR};
+use crate::example_estate::{EMBEDDED, ORGANISATION, REGISTER_XLSX, YEAR};
 use crate::report::{Template, WriteOptions};
 use crate::rules::{self, Lang, Severity};
 use crate::store::exchange::{stream_into, validate};

@@ -1,7 +1,7 @@
 //! `cloudcensus scan`: every configured source into the store, with progress and an end
 //! summary a scheduler can act on (exit 0 complete, 3 committed with gaps, 1 failed).
 //!
-//! The work is in [`crate::scan`]; this module loads the configuration, draws progress
+//! The work is in [`crate::scan_pipeline`]; this module loads the configuration, draws progress
 //! bars (only on a terminal, never with `--quiet` or `--log-format json`), and prints
 //! the summary.
 
@@ -20,7 +20,7 @@ use crate::commands::store_args::StoreArgs;
 use crate::config::Config;
 use crate::register::{self, Register};
 use crate::rules::{self, RulePack};
-use crate::scan::{self, Outcome, Progress, ScanRequest, Sink, Tally};
+use crate::scan_pipeline::{self as scan, Outcome, Progress, ScanRequest, Sink, Tally};
 use crate::store;
 
 /// Exit code: committed, but part of the estate could not be listed.

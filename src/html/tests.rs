@@ -97,7 +97,7 @@ fn island_of(html: &str) -> serde_json::Value {
 #[test]
 fn hostile_tag_values_and_names_never_reach_the_markup_unescaped() {
     let fx = Fixture::new();
-    let mut scan = crate::demo::scan(12);
+    let mut scan = crate::example_estate::scan(12);
     let mut r = hostile();
     scan.resources.push(r.clone());
     // An activity tag naming no register activity: CB-UNKNOWN-ID quotes it.
@@ -249,7 +249,7 @@ fn world_outlines_parse_and_include_the_small_cloud_countries() {
 #[test]
 fn headline_is_the_evaluation_s_counts() {
     let fx = Fixture::new();
-    let scan = crate::demo::scan(12);
+    let scan = crate::example_estate::scan(12);
     let (html, eval) = page(&fx, &scan, Lang::En);
     let h = headline(&eval, &scan);
     assert_eq!(h.resources, eval.resources_total);
@@ -271,7 +271,7 @@ fn headline_is_the_evaluation_s_counts() {
 #[test]
 fn map_counts_each_resource_once_per_country_and_marks_replica_only_countries() {
     let fx = Fixture::new();
-    let mut scan = crate::demo::scan(12);
+    let mut scan = crate::example_estate::scan(12);
     let mut a = hostile();
     a.name = "a".into();
     a.id = "a".into();

@@ -150,6 +150,14 @@ pub struct AwsSourceConfig {
     /// random time up to `base × 2^(n-1)`, capped at 20 s.
     #[serde(default = "default_retry_base_delay_ms")]
     pub retry_base_delay_ms: u64,
+    /// Look up who created each unregistered resource (or one with an unknown activity
+    /// id) in the provider's audit log, read-only (default true).
+    #[serde(default = "default_creator_lookup")]
+    pub creator_lookup: bool,
+    /// At most this many such lookups per scan for this source (default 1000); the rest
+    /// are recorded as skipped and tried again in the next scan.
+    #[serde(default = "cloudcensus_core::creator::default_creator_lookup_max")]
+    pub creator_lookup_max: usize,
 }
 
 /// The service ids `endpoint_urls` accepts (the SDK's, lower-case, as in
@@ -178,6 +186,10 @@ fn default_max_attempts() -> u32 {
 
 fn default_retry_base_delay_ms() -> u64 {
     1000
+}
+
+fn default_creator_lookup() -> bool {
+    true
 }
 
 fn default_true() -> bool {
@@ -213,6 +225,8 @@ impl AwsSourceConfig {
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             max_attempts: DEFAULT_MAX_ATTEMPTS,
             retry_base_delay_ms: default_retry_base_delay_ms(),
+            creator_lookup: true,
+            creator_lookup_max: cloudcensus_core::creator::DEFAULT_CREATOR_LOOKUP_MAX,
         }
     }
 
@@ -257,6 +271,9 @@ impl AwsSourceConfig {
         if self.max_concurrency == 0 {
             problems.push("max_concurrency: must be at least 1 (default 16)".into());
         }
+        problems.extend(cloudcensus_core::creator::check_creator_lookup_max(
+            self.creator_lookup_max,
+        ));
         problems.extend(cloudcensus_core::retry::check_retry_settings(
             self.request_timeout_secs,
             self.max_attempts,

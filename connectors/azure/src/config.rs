@@ -173,6 +173,18 @@ pub struct AzureSourceConfig {
     /// `base × 2^(n-1)` (full jitter), capped at 30 s; a server's `Retry-After` wins.
     #[serde(default = "default_retry_base_delay_ms")]
     pub retry_base_delay_ms: u64,
+    /// Look up who created each unregistered resource (or one with an unknown activity
+    /// id) in the provider's audit log, read-only (default true).
+    #[serde(default = "default_creator_lookup")]
+    pub creator_lookup: bool,
+    /// At most this many such lookups per scan for this source (default 1000); the rest
+    /// are recorded as skipped and tried again in the next scan.
+    #[serde(default = "cloudcensus_core::creator::default_creator_lookup_max")]
+    pub creator_lookup_max: usize,
+}
+
+fn default_creator_lookup() -> bool {
+    true
 }
 
 fn default_max_concurrency() -> usize {
@@ -213,6 +225,8 @@ impl AzureSourceConfig {
             request_timeout_secs: default_request_timeout_secs(),
             max_attempts: default_max_attempts(),
             retry_base_delay_ms: default_retry_base_delay_ms(),
+            creator_lookup: true,
+            creator_lookup_max: cloudcensus_core::creator::DEFAULT_CREATOR_LOOKUP_MAX,
         }
     }
 
@@ -311,6 +325,9 @@ impl AzureSourceConfig {
         if self.max_concurrency == 0 {
             p.push("`max_concurrency` must be at least 1".to_string());
         }
+        p.extend(cloudcensus_core::creator::check_creator_lookup_max(
+            self.creator_lookup_max,
+        ));
         p.extend(cloudcensus_core::retry::check_retry_settings(
             self.request_timeout_secs,
             self.max_attempts,

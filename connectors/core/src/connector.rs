@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 
+use crate::creator::{CreatorLookup, LookupTarget};
 use crate::model::{Coverage, Provider, Resource, ResourceGroup, Scope};
 
 /// One item of a scope's inventory.
@@ -100,5 +101,30 @@ pub trait Connector: Send + Sync {
     /// `scopes()`; the default is none.
     fn discovery_coverage(&self) -> Vec<Coverage> {
         Vec::new()
+    }
+
+    /// Looks up in the provider's audit log who created each of `targets` (all in
+    /// `scope`) and when. Read-only calls only; the connector paces them to the log's own
+    /// rate limit. Returns one [`Creator`](crate::Creator) per target and one coverage
+    /// entry per (scope, region, log) it called, so a denied or throttled lookup is a
+    /// visible gap, never a blank. The default (a connector without a log) answers
+    /// `not-looked-up` for every target and calls nothing.
+    async fn creators(&self, scope: &Scope, targets: &[LookupTarget]) -> CreatorLookup {
+        let _ = scope;
+        CreatorLookup {
+            creators: targets
+                .iter()
+                .map(|t| {
+                    crate::Creator::unknown(
+                        self.provider(),
+                        t.resource_id.clone(),
+                        crate::CreatorStatus::NotLookedUp,
+                        "none",
+                        "this connector has no audit-log lookup",
+                    )
+                })
+                .collect(),
+            coverage: Vec::new(),
+        }
     }
 }

@@ -791,7 +791,7 @@ mod tests {
             }
             assert!(
                 have == want,
-                "{path} is out of date: run `CLOUDCENSUS_REGENERATE=1 cargo test --lib demo::`"
+                "{path} is out of date: run `CLOUDCENSUS_REGENERATE=1 cargo test --lib example_estate::`"
             );
         }
     }
