@@ -33,6 +33,7 @@ fn main() {
         groups: synth.groups(),
         resources: synth.resources(n).collect(),
         coverage: synth.coverage(),
+        creators: Vec::new(),
     };
     println!(
         "setup (not timed): {n} resources, {k} activities in {:.2} s",

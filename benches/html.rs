@@ -39,6 +39,7 @@ fn main() {
         groups: synth.groups(),
         resources: synth.resources(n).collect(),
         coverage: synth.coverage(),
+        creators: Vec::new(),
     };
     let catalog = Catalog::builtin().expect("catalog");
     let pack = RulePack::builtin("cloudbeleid-2022").expect("rule pack");

@@ -704,6 +704,7 @@ pub fn scan(month: u32) -> ScanData {
         groups,
         resources: b.resources,
         coverage: cov,
+        creators: Vec::new(),
     }
 }
 

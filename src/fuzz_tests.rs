@@ -93,6 +93,7 @@ fn valid_export() -> &'static [u8] {
             &s.groups()[..1],
             s.resources(4).map(Ok),
             &s.coverage()[..2],
+            &[],
         )
         .expect("export");
         out

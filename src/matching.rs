@@ -66,6 +66,18 @@ pub struct Match {
     pub excluded: Option<String>,
 }
 
+impl Match {
+    /// Whether the security team must find this resource's owner: a data-bearing resource
+    /// in a scope that is not excluded, linked to no activity (CB-UNREG) or carrying an
+    /// activity id the register does not know (CB-UNKNOWN-ID). The scan looks these
+    /// resources' creators up in the audit logs.
+    pub fn needs_owner(&self, r: &Resource) -> bool {
+        r.is_data_bearing()
+            && self.excluded.is_none()
+            && (self.activities.is_empty() || !self.unknown_ids.is_empty())
+    }
+}
+
 /// Matching settings (config `[matching]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MatchSettings {

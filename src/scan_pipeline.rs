@@ -14,6 +14,11 @@
 //!   writer thread that owns the store and its open [`ScanWriter`](crate::store::ScanWriter)
 //!   (SQLite connections are not shared across threads). A slow disk slows the listing
 //!   down instead of filling memory.
+//! * **Who created it.** After the listing, the resources a security team must chase
+//!   (unregistered, unknown activity id; see [`crate::matching::Match::needs_owner`]) that
+//!   the previous scan has no final answer for are looked up in the providers' audit logs
+//!   ([`Connector::creators`]), at most `creator_lookup_max` per source; the rest are
+//!   recorded as skipped. Answers and the lookups' coverage are part of the scan.
 //! * **All or nothing.** The writer commits only on an explicit finish. Ctrl-C / SIGTERM,
 //!   a failure, or "nothing scanned" drop the channel instead, and the writer's drop rolls
 //!   the transaction back: the store is exactly as before.
@@ -26,13 +31,15 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cloudcensus_core::{
-    Catalog, Connector, ConnectorError, Coverage, CoverageStatus, Observation, Provider,
-    ResourceGroup, ScanMeta, Scope,
+    Catalog, Connector, ConnectorError, Coverage, CoverageStatus, Creator, CreatorStatus,
+    LookupTarget, Observation, Provider, Resource, ResourceGroup, ScanMeta, Scope,
 };
 use futures::StreamExt;
 use tokio::sync::{Semaphore, mpsc};
 
 use crate::config::Config;
+use crate::matching::{MatchSettings, Matcher};
+use crate::register::Register;
 use crate::store::{self, Committed, StoreError};
 
 /// How many records may wait for the writer before the listing pauses.
@@ -70,6 +77,8 @@ pub struct Source {
     pub endpoint: String,
     /// The source's own `max_concurrency`.
     pub limit: usize,
+    /// `creator_lookup_max` when `creator_lookup` is on; `None`: no lookups.
+    pub creator_lookup: Option<usize>,
     /// The connector.
     pub connector: Box<dyn Connector>,
 }
@@ -123,6 +132,7 @@ pub async fn build_sources(
                 name: s.name.clone(),
                 endpoint,
                 limit: s.max_concurrency,
+                creator_lookup: s.creator_lookup.then_some(s.creator_lookup_max),
                 connector: Box::new(c),
             }),
             Err(e) => failed.push(source_failure(Provider::Aws, &endpoint, &e)),
@@ -137,6 +147,7 @@ pub async fn build_sources(
                 name: s.name.clone(),
                 endpoint,
                 limit: s.max_concurrency,
+                creator_lookup: s.creator_lookup.then_some(s.creator_lookup_max),
                 connector: Box::new(c.with_catalog(catalog.clone())),
             }),
             Err(e) => failed.push(source_failure(Provider::Azure, &endpoint, &e)),
@@ -162,6 +173,7 @@ pub async fn build_sources(
                     name: s.name.clone(),
                     endpoint,
                     limit: s.max_concurrency,
+                    creator_lookup: s.creator_lookup.then_some(s.creator_lookup_max),
                     connector: Box::new(c),
                 })
             }
@@ -237,6 +249,8 @@ pub enum Record {
     Resource(cloudcensus_core::Resource),
     /// A coverage entry.
     Coverage(Coverage),
+    /// Who created a resource.
+    Creator(Creator),
 }
 
 /// Where records go: the store writer, or nowhere (dry run).
@@ -267,6 +281,7 @@ pub async fn list_all(
     sources: &[Source],
     max_concurrency: usize,
     timeout: Option<Duration>,
+    lookups: Option<&Lookups<'_>>,
     sink: &Sink,
     progress: &dyn Progress,
     tally: &mut Tally,
@@ -354,6 +369,15 @@ pub async fn list_all(
     let tally_cell = std::sync::Mutex::new(std::mem::take(tally));
     let per_provider = &per_provider;
     let tally_ref = &tally_cell;
+    // The resources that may need a creator lookup, gathered while they stream past (only
+    // when the scan looks creators up): their own tags are judged now, inherited links
+    // once every scope and group is known.
+    let own_tags = lookups.map(|l| Matcher::new(&l.plan.register, &[], &[], &l.plan.settings));
+    let gathered = std::sync::Mutex::new(Gathered {
+        per_source: vec![Vec::new(); sources.len()],
+        groups: Vec::new(),
+    });
+    let (own_tags, gathered_ref) = (&own_tags, &gathered);
     let results: Vec<Result<(), ()>> = futures::stream::iter(work.iter())
         .map(|(i, scope)| async move {
             let s = &sources[*i];
@@ -365,9 +389,21 @@ pub async fn list_all(
                         Ok(Observation::Resource(r)) => {
                             progress.resource(s.provider);
                             *lock(tally_ref).resources.entry(s.provider).or_default() += 1;
+                            if let (Some(m), Some(l)) = (own_tags, lookups)
+                                && r.is_data_bearing()
+                                && !linked_by_own_tags(m, &r)
+                            {
+                                let slim = slim(&r, &l.plan.settings);
+                                lock_g(gathered_ref).per_source[*i].push(slim);
+                            }
                             Record::Resource(r)
                         }
-                        Ok(Observation::ResourceGroup(g)) => Record::Group(g),
+                        Ok(Observation::ResourceGroup(g)) => {
+                            if lookups.is_some() {
+                                lock_g(gathered_ref).groups.push(g.clone());
+                            }
+                            Record::Group(g)
+                        }
                         Ok(Observation::Coverage(c)) => {
                             lock(tally_ref).coverage(&c, progress);
                             Record::Coverage(c)
@@ -409,7 +445,244 @@ pub async fn list_all(
         .collect()
         .await;
     *tally = tally_cell.into_inner().unwrap_or_else(|p| p.into_inner());
-    results.into_iter().collect()
+    results.into_iter().collect::<Result<(), ()>>()?;
+    match lookups {
+        Some(l) => {
+            let gathered = gathered.into_inner().unwrap_or_else(|p| p.into_inner());
+            let plan = LookupRun {
+                sources,
+                work: &work,
+                max_concurrency,
+                deadline,
+                sink,
+                progress,
+            };
+            plan.run(l, gathered, tally).await
+        }
+        None => Ok(()),
+    }
+}
+
+/// What the organisation's earlier scans and the register say about creator lookups.
+#[derive(Debug, Clone)]
+pub struct CreatorPlan {
+    /// The register resources are matched against (who needs an owner).
+    pub register: Register,
+    /// The configuration's `[matching]`.
+    pub settings: MatchSettings,
+}
+
+/// A [`CreatorPlan`] with the answers a scan may keep.
+#[derive(Debug)]
+pub struct Lookups<'a> {
+    /// Register and matching.
+    pub plan: &'a CreatorPlan,
+    /// The final answers (found, older than the log) of the organisation's previous scan,
+    /// by provider and lower-case resource id: kept instead of asked again.
+    pub known: HashMap<(Provider, String), Creator>,
+}
+
+/// Resources gathered during the listing for the lookups.
+#[derive(Debug, Default)]
+struct Gathered {
+    /// Per source (index into the sources), the data-bearing resources their own tags do
+    /// not link, with only the activity tags kept.
+    per_source: Vec<Vec<Resource>>,
+    /// Every resource group (their tags link resources too).
+    groups: Vec<ResourceGroup>,
+}
+
+fn lock_g(m: &std::sync::Mutex<Gathered>) -> std::sync::MutexGuard<'_, Gathered> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Whether the resource's own tags already link it to known activities only (then no
+/// inherited tag or mapping can make it unregistered).
+fn linked_by_own_tags(own_tags: &Matcher<'_>, r: &Resource) -> bool {
+    let m = own_tags.resource(r);
+    m.source == Some(crate::matching::LinkSource::ResourceTag)
+        && !m.activities.is_empty()
+        && m.unknown_ids.is_empty()
+}
+
+/// The resource with only the tags matching reads (memory: thousands may be kept).
+fn slim(r: &Resource, settings: &MatchSettings) -> Resource {
+    let tags = r
+        .tags
+        .iter()
+        .filter(|(k, _)| {
+            settings
+                .tag_keys
+                .iter()
+                .any(|want| want.trim().eq_ignore_ascii_case(k.trim()))
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    Resource {
+        tags,
+        replica_locations: Vec::new(),
+        ..r.clone()
+    }
+}
+
+/// Phase 3 of a scan: the creator lookups.
+struct LookupRun<'a> {
+    sources: &'a [Source],
+    work: &'a [(usize, Scope)],
+    max_concurrency: usize,
+    deadline: Option<Deadline>,
+    sink: &'a Sink,
+    progress: &'a dyn Progress,
+}
+
+impl LookupRun<'_> {
+    async fn run(self, l: &Lookups<'_>, gathered: Gathered, tally: &mut Tally) -> Result<(), ()> {
+        let scopes: Vec<Scope> = self.work.iter().map(|(_, s)| s.clone()).collect();
+        let matcher = Matcher::new(
+            &l.plan.register,
+            &scopes,
+            &gathered.groups,
+            &l.plan.settings,
+        );
+        let mut calls: Vec<(usize, &Scope, Vec<LookupTarget>)> = Vec::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let mut ask: Vec<&Resource> = Vec::new();
+            let mut seen = std::collections::HashSet::new();
+            for r in &gathered.per_source[i] {
+                if !matcher.resource(r).needs_owner(r) || !seen.insert(r.id.to_ascii_lowercase()) {
+                    continue;
+                }
+                match l.known.get(&(r.provider, r.id.to_ascii_lowercase())) {
+                    Some(c) if c.status.is_final() => {
+                        let kept = Creator {
+                            resource_id: r.id.clone(),
+                            ..c.clone()
+                        };
+                        self.sink.send(Record::Creator(kept)).await?;
+                    }
+                    _ => ask.push(r),
+                }
+            }
+            let Some(max) = s.creator_lookup else {
+                continue; // lookups off: earlier answers are kept, nothing is asked
+            };
+            // Newest first: they are the likeliest to be in the log, and the likeliest to
+            // matter. Unknown creation times last, then by id (deterministic).
+            ask.sort_by(|a, b| {
+                b.created_at
+                    .cmp(&a.created_at)
+                    .then_with(|| a.id.cmp(&b.id))
+            });
+            let now = ask.len().min(max);
+            if ask.len() > now {
+                tracing::warn!(provider = %s.provider, source = %s.name, asked = now, skipped = ask.len() - now,
+                    "creator_lookup_max reached: the rest are looked up in a later scan");
+            }
+            for r in &ask[now..] {
+                let c = Creator::unknown(
+                    r.provider,
+                    r.id.clone(),
+                    CreatorStatus::Skipped,
+                    "none",
+                    format!(
+                        "not looked up in this scan: creator_lookup_max = {max} of source '{}' \
+                         was reached; it is tried again in the next scan",
+                        s.name
+                    ),
+                );
+                self.sink.send(Record::Creator(c)).await?;
+            }
+            let mut by_scope: BTreeMap<&str, Vec<LookupTarget>> = BTreeMap::new();
+            for r in &ask[..now] {
+                by_scope
+                    .entry(r.scope_id.as_str())
+                    .or_default()
+                    .push(LookupTarget {
+                        resource_id: r.id.clone(),
+                        name: r.name.clone(),
+                        resource_type: r.resource_type.clone(),
+                        location: r.location.clone(),
+                        created_at: r.created_at,
+                    });
+            }
+            for (scope_id, targets) in by_scope {
+                match self
+                    .work
+                    .iter()
+                    .find(|(j, sc)| *j == i && sc.id == scope_id)
+                {
+                    Some((_, scope)) => calls.push((i, scope, targets)),
+                    None => {
+                        for t in targets {
+                            let c = Creator::unknown(
+                                s.provider,
+                                t.resource_id,
+                                CreatorStatus::Failed,
+                                "none",
+                                format!("its scope {scope_id} is not one this source discovered"),
+                            );
+                            self.sink.send(Record::Creator(c)).await?;
+                        }
+                    }
+                }
+            }
+        }
+        let (sources, deadline) = (self.sources, self.deadline);
+        let answers: Vec<_> = futures::stream::iter(calls)
+            .map(|(i, scope, targets)| async move {
+                let s = &sources[i];
+                let ids: Vec<String> = targets.iter().map(|t| t.resource_id.clone()).collect();
+                let answer = within(deadline, s.connector.creators(scope, &targets)).await;
+                (i, scope, ids, answer)
+            })
+            .buffer_unordered(self.max_concurrency)
+            .collect()
+            .await;
+        for (i, scope, ids, answer) in answers {
+            let provider = self.sources[i].provider;
+            let mut answer = answer.unwrap_or_else(|d| cloudcensus_core::CreatorLookup {
+                creators: Vec::new(),
+                coverage: vec![Coverage::failed(
+                    provider,
+                    scope.id.clone(),
+                    "*",
+                    format!("{}scan", cloudcensus_core::creator::LOOKUP_SERVICE_PREFIX),
+                    CoverageStatus::Error,
+                    format!(
+                        "the scan reached scan_timeout_secs = {} before the creator lookups of \
+                         this scope finished; raise scan_timeout_secs or lower \
+                         creator_lookup_max",
+                        d.secs
+                    ),
+                )],
+            });
+            // Every target gets an answer: the connector's, or why there is none.
+            let answered: std::collections::HashSet<String> = answer
+                .creators
+                .iter()
+                .map(|c| c.resource_id.to_ascii_lowercase())
+                .collect();
+            for id in ids {
+                if !answered.contains(&id.to_ascii_lowercase()) {
+                    answer.creators.push(Creator::unknown(
+                        provider,
+                        id,
+                        CreatorStatus::Failed,
+                        "none",
+                        "the lookup gave no answer (see this scope's creator-lookup coverage)",
+                    ));
+                }
+            }
+            for c in answer.coverage {
+                tally.coverage(&c, self.progress);
+                self.sink.send(Record::Coverage(c)).await?;
+            }
+            for c in answer.creators {
+                self.sink.send(Record::Creator(c)).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// When the whole scan must end (`scan_timeout_secs`).
@@ -465,6 +738,8 @@ pub struct ScanRequest {
     pub max_concurrency: usize,
     /// Longest the listing may take (`scan_timeout_secs`); `None`: no limit.
     pub timeout: Option<Duration>,
+    /// Creator lookups (needs the register); `None`: none, and no answers kept.
+    pub creator_plan: Option<CreatorPlan>,
 }
 
 /// How a scan ended.
@@ -505,7 +780,7 @@ fn writer_loop(
     path: &Path,
     meta: ScanMeta,
     mut rx: mpsc::Receiver<Msg>,
-    ready: std::sync::mpsc::Sender<Option<String>>,
+    ready: std::sync::mpsc::Sender<Option<(String, Known)>>,
 ) -> Result<Option<Committed>, StoreError> {
     let mut store = match store::open_or_create(path) {
         Ok(s) => s,
@@ -514,6 +789,7 @@ fn writer_loop(
             return Err(e);
         }
     };
+    let known = previous_creators(store.as_ref(), &meta.organisation);
     let mut writer = match store.begin_scan(meta) {
         Ok(w) => w,
         Err(e) => {
@@ -521,13 +797,14 @@ fn writer_loop(
             return Err(e);
         }
     };
-    let _ = ready.send(Some(writer.id().to_string()));
+    let _ = ready.send(Some((writer.id().to_string(), known)));
     while let Some(msg) = rx.blocking_recv() {
         match msg {
             Msg::Record(Record::Scope(s)) => writer.add_scope(&s)?,
             Msg::Record(Record::Group(g)) => writer.add_group(&g)?,
             Msg::Record(Record::Resource(r)) => writer.add_resource(&r)?,
             Msg::Record(Record::Coverage(c)) => writer.add_coverage(&c)?,
+            Msg::Record(Record::Creator(c)) => writer.add_creator(&c)?,
             Msg::Finish {
                 finished_at,
                 identities,
@@ -539,6 +816,38 @@ fn writer_loop(
     }
     // The channel closed without Finish: dropping the writer rolls the scan back.
     Ok(None)
+}
+
+/// Final creator answers by provider and lower-case resource id.
+type Known = HashMap<(Provider, String), Creator>;
+
+/// The final creator answers of the organisation's latest committed scan. A store that
+/// cannot say (an unreadable row) costs only a repeated lookup, so it is logged, not fatal.
+fn previous_creators(store: &dyn store::Store, organisation: &str) -> Known {
+    let latest = match store.list_scans() {
+        Ok(scans) => scans
+            .into_iter()
+            .filter(|s| s.organisation == organisation)
+            .max_by_key(|s| (s.finished_at, s.seq)),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list earlier scans: every creator is looked up again");
+            None
+        }
+    };
+    let Some(latest) = latest else {
+        return Known::new();
+    };
+    match store.creators(&latest.id) {
+        Ok(creators) => creators
+            .into_iter()
+            .filter(|c| c.status.is_final())
+            .map(|c| ((c.provider, c.resource_id.to_ascii_lowercase()), c))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(scan = %latest.id, error = %e, "cannot read the creators of the previous scan: they are looked up again");
+            Known::new()
+        }
+    }
 }
 
 /// Runs a whole scan: opens the scan in the store (failing fast when it is locked),
@@ -571,8 +880,11 @@ pub fn run(
         let join = |w: std::thread::ScopedJoinHandle<'_, Result<Option<Committed>, StoreError>>| {
             w.join().map_err(|_| ScanError::WriterLost)
         };
-        match ready_rx.recv() {
-            Ok(Some(id)) => tracing::info!(scan = %id, "scan opened"),
+        let known = match ready_rx.recv() {
+            Ok(Some((id, known))) => {
+                tracing::info!(scan = %id, "scan opened");
+                known
+            }
             Ok(None) | Err(_) => {
                 drop(tx);
                 return match join(writer)? {
@@ -580,7 +892,11 @@ pub fn run(
                     Ok(_) => Err(ScanError::WriterLost),
                 };
             }
-        }
+        };
+        let lookups = req
+            .creator_plan
+            .as_ref()
+            .map(|plan| Lookups { plan, known });
         let sink = Sink(Some(tx.clone()));
         let listed = runtime.block_on(async {
             let work = async {
@@ -597,6 +913,7 @@ pub fn run(
                         &sources,
                         req.max_concurrency,
                         req.timeout,
+                        lookups.as_ref(),
                         &sink,
                         progress,
                         &mut tally,
@@ -785,6 +1102,7 @@ mod tests {
             name: format!("{provider}-fake"),
             endpoint: "http://127.0.0.1:9".into(),
             limit,
+            creator_lookup: None,
             connector: Box::new(fake),
         }
     }
@@ -814,9 +1132,17 @@ mod tests {
             source(Provider::Gcp, 8, broken_scope),
         ];
         let mut tally = Tally::default();
-        list_all(&sources, 3, None, &Sink::discard(), &NoProgress, &mut tally)
-            .await
-            .unwrap();
+        list_all(
+            &sources,
+            3,
+            None,
+            None,
+            &Sink::discard(),
+            &NoProgress,
+            &mut tally,
+        )
+        .await
+        .unwrap();
         let (g, a) = (
             global.max.load(Ordering::SeqCst),
             azure.max.load(Ordering::SeqCst),
@@ -867,6 +1193,7 @@ mod tests {
             &sources,
             4,
             Some(Duration::from_secs(1)),
+            None,
             &Sink::discard(),
             &NoProgress,
             &mut tally,

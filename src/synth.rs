@@ -562,6 +562,7 @@ impl Synth {
             groups: self.groups(),
             resources: self.resources(n).collect(),
             coverage: self.coverage(),
+            creators: Vec::new(),
         }
     }
 }

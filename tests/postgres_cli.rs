@@ -393,6 +393,7 @@ fn synthetic_export(path: &Path, seed: u64, n: u64) {
         &s.groups(),
         s.resources(n).map(Ok),
         &s.coverage(),
+        &[],
     )
     .unwrap();
 }

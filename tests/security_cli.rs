@@ -351,6 +351,7 @@ fn large_store(dir: &Path, n: u64) -> PathBuf {
         &synth.groups(),
         synth.resources(n).map(Ok),
         &synth.coverage(),
+        &[],
     )
     .unwrap();
     drop(f);
@@ -539,6 +540,7 @@ fn full_disk_during_import_is_a_clear_error_and_earlier_scans_survive() {
             &synth.groups(),
             synth.resources(40_000).map(Ok),
             &synth.coverage(),
+            &[],
         )
         .unwrap();
     }

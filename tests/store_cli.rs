@@ -28,6 +28,7 @@ fn export_file(dir: &Path, name: &str, seed: u64, period: &str, n: u64) -> PathB
         &s.groups(),
         s.resources(n).map(Ok),
         &s.coverage(),
+        &[],
     )
     .unwrap();
     path
@@ -312,6 +313,7 @@ fn diff_of_the_two_latest_scans_lists_each_kind_of_change() {
             &[],
             &[],
             rs.iter().cloned().map(Ok),
+            &[],
             &[],
         )
         .unwrap();

@@ -29,7 +29,7 @@ pub struct DiffArgs {
 impl Tabular for Change {
     fn headers() -> &'static [&'static str] {
         &[
-            "change", "provider", "scope", "type", "resource", "before", "after",
+            "change", "provider", "scope", "type", "resource", "before", "after", "creator",
         ]
     }
 
@@ -42,6 +42,7 @@ impl Tabular for Change {
             self.resource_id.clone(),
             self.before.clone(),
             self.after.clone(),
+            self.creator.clone().unwrap_or_else(|| "-".into()),
         ]
     }
 }
@@ -67,11 +68,20 @@ pub fn run(cli: &Cli, args: &DiffArgs, out: &mut dyn Write) -> Result<ExitCode> 
             )
         }
     };
-    let changes = diff(
+    let mut changes = diff(
         store.resources(&a)?,
         store.resources(&b)?,
         DEFAULT_ACTIVITY_TAG_KEYS,
     )?;
+    // Who created what appeared: the newer scan's audit-log answers.
+    let creators = store.creators(&b)?;
+    let creator_of = cloudcensus_core::creator::index(&creators);
+    for c in changes.iter_mut().filter(|c| c.change == ChangeKind::Added) {
+        let known = creator_of
+            .get(&(c.provider, c.resource_id.to_ascii_lowercase()))
+            .copied();
+        c.creator = Some(cloudcensus_core::creator::shown(known));
+    }
     write_rows(out, args.format, &changes)?;
     if args.format == OutputFormat::Table {
         let count = |k: ChangeKind| changes.iter().filter(|c| c.change == k).count();

@@ -76,6 +76,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode
     let id = store.resolve(&args.scan)?;
     let meta = store.load_meta(&id)?;
     let (scopes, groups, coverage) = store.load_parts(&id)?;
+    let creators = store.creators(&id)?;
     match args.format {
         ExportFormat::Json => {
             let write = |w: &mut dyn Write| -> Result<u64> {
@@ -87,6 +88,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode
                     &groups,
                     store.resources(&id)?,
                     &coverage,
+                    &creators,
                 )?)
             };
             match &args.out {

@@ -80,7 +80,7 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         let sink = Sink::discard();
         let listed = runtime.block_on(async {
             tokio::select! {
-                r = scan::list_all(&sources, cfg.max_concurrency, timeout, &sink, &bars, &mut tally) => Some(r),
+                r = scan::list_all(&sources, cfg.max_concurrency, timeout, None, &sink, &bars, &mut tally) => Some(r),
                 () = scan::shutdown_signal() => None,
             }
         });
@@ -100,6 +100,7 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         config_digest: cfg.digest.clone(),
         max_concurrency: cfg.max_concurrency,
         timeout,
+        creator_plan: creator_plan(&cfg),
     };
     let outcome = scan::run(
         &req,
@@ -131,6 +132,23 @@ pub fn run(cli: &Cli, args: &ScanArgs, out: &mut dyn Write) -> Result<ExitCode> 
         }
         Outcome::Committed { committed, tally } => {
             summary(&cfg, &catalog, &store_path, &committed.id, &tally, out)
+        }
+    }
+}
+
+/// What the creator lookups need: the register (without one nothing is judged
+/// unregistered, so nothing is looked up) and `[matching]`.
+fn creator_plan(cfg: &Config) -> Option<scan::CreatorPlan> {
+    let path = cfg.register.as_ref()?;
+    match register::load_source(path, &cfg.register_source()) {
+        Ok(l) => Some(scan::CreatorPlan {
+            register: l.register,
+            settings: cfg.matching.clone(),
+        }),
+        Err(e) => {
+            tracing::warn!(register = %path.display(), error = %e,
+                "the register does not load: no creator lookups in this scan");
+            None
         }
     }
 }

@@ -1,5 +1,6 @@
 //! `cloudcensus unregistered`: data-bearing resources no register activity claims, newest
-//! first, with the tags that hint at an owner — the security team's chase list.
+//! first, with the tags that hint at an owner and who created them (from the providers'
+//! audit logs, looked up by the scan) — the security team's chase list.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -58,6 +59,12 @@ pub struct Row {
     pub resource_id: String,
     /// `key=value; …` of the tags that hint at an owner.
     pub owner_hints: String,
+    /// Who created it, from the provider's audit log: a principal, or `unknown (why)`.
+    pub creator: String,
+    /// When the creating call was made (absent when the log does not say).
+    pub created: Option<chrono::DateTime<chrono::Utc>>,
+    /// Which log and call the creator comes from (`cloudtrail:CreateBucket`), or `none`.
+    pub creator_source: String,
     /// Set when a configured suppression accepts this resource's CB-UNREG finding: its
     /// reason.
     pub suppressed: Option<String>,
@@ -76,6 +83,8 @@ impl Tabular for Row {
             "type",
             "name",
             "owner_hints",
+            "creator",
+            "created",
             "suppressed",
         ]
     }
@@ -90,6 +99,10 @@ impl Tabular for Row {
             self.resource_type.clone(),
             self.name.clone(),
             self.owner_hints.clone(),
+            self.creator.clone(),
+            self.created
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or_else(|| "-".into()),
             match (&self.suppressed, self.suppressed_until) {
                 (Some(reason), Some(until)) => format!("{reason} (until {until})"),
                 (Some(reason), None) => reason.clone(),
@@ -145,6 +158,7 @@ pub fn run(cli: &Cli, args: &UnregisteredArgs, out: &mut dyn Write) -> Result<Ex
 pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
     let date = eval.reference_date;
     let suppressed = suppressed_unreg(&eval.findings, &ctx.rules.suppress, date);
+    let creators = cloudcensus_core::creator::index(&scan.creators);
     let mut rows: Vec<Row> = eval
         .unregistered
         .iter()
@@ -164,6 +178,9 @@ pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
                 .get(r.id.to_ascii_lowercase().as_str())
                 .cloned()
                 .unzip();
+            let creator = creators
+                .get(&(r.provider, r.id.to_ascii_lowercase()))
+                .copied();
             Row {
                 suppressed: reason,
                 suppressed_until: until,
@@ -187,6 +204,9 @@ pub fn rows(ctx: &Context<'_>, scan: &ScanData, eval: &Evaluation) -> Vec<Row> {
                 name: r.name.clone(),
                 resource_id: r.id.clone(),
                 owner_hints: owner_hints(&r.tags),
+                creator: cloudcensus_core::creator::shown(creator),
+                created: creator.and_then(|c| c.event_time),
+                creator_source: creator.map_or_else(|| "none".to_string(), |c| c.source.clone()),
             }
         })
         .collect();

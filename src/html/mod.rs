@@ -190,8 +190,9 @@ struct Island<'a> {
     /// severity rank (0 info … 4 blocking), code, activity, provider, scope, region,
     /// class, resource, message, action, suppressed (string indexes).
     findings: Vec<[usize; 11]>,
-    /// first seen, provider, scope, region, class, type, name, resource id, owner hints.
-    unregistered: Vec<[usize; 9]>,
+    /// first seen, provider, scope, region, class, type, name, resource id, owner hints,
+    /// creator (audit log).
+    unregistered: Vec<[usize; 10]>,
     /// provider, scope, region, service, status, message.
     coverage: Vec<[usize; 6]>,
     /// change, provider, scope, type, resource, before, after.
@@ -257,6 +258,7 @@ fn island(input: &PageInput<'_>, texts: &Texts) -> Result<String> {
                 st.id(&u.name),
                 st.id(&u.resource_id),
                 st.id(&u.owner_hints),
+                st.id(&u.creator),
             ]
         })
         .collect();

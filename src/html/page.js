@@ -260,7 +260,7 @@
     cols: [
       col("col_first_seen", 0), col("col_provider", 1), col("col_scope", 2, "id"),
       col("col_region", 3), col("col_class", 4), col("col_type", 5), col("col_name", 6),
-      col("col_resource", 7, "id"), col("col_owner", 8)
+      col("col_resource", 7, "id"), col("col_owner", 8), col("col_creator", 9, "id")
     ],
     filters: [
       { key: "col_provider", name: "provider", col: 1 },

@@ -20,7 +20,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use cloudcensus_core::{
-    Coverage, JurisdictionClass, Provider, Resource, ResourceGroup, ScanData, ScanMeta, Scope,
+    Coverage, Creator, JurisdictionClass, Provider, Resource, ResourceGroup, ScanData, ScanMeta,
+    Scope,
 };
 
 use crate::rules::shared::Interner;
@@ -95,11 +96,17 @@ pub struct ListedResource {
     pub location: Option<SharedStr>,
     /// The tags that hint at an owner, as `key=value; …` ([`sheets::owner_hints`]).
     pub owner_hints: String,
+    /// Who created it (the audit-log lookup): a principal or `unknown (why)`.
+    pub creator: String,
+    /// When, where the log says.
+    pub created: Option<DateTime<Utc>>,
 }
 
 impl ListedResource {
-    fn new(r: Resource, intern: &mut Interner) -> Self {
+    fn new(r: Resource, intern: &mut Interner, creator: Option<&Creator>) -> Self {
         ListedResource {
+            creator: cloudcensus_core::creator::shown(creator),
+            created: creator.and_then(|c| c.event_time),
             provider: r.provider,
             scope_id: intern.str(&r.scope_id),
             resource_type: intern.str(&r.resource_type),
@@ -122,6 +129,8 @@ pub struct StoredScan<'s> {
     pub groups: Vec<ResourceGroup>,
     /// Coverage.
     pub coverage: Vec<Coverage>,
+    /// Who created the resources it looked up.
+    pub creators: Vec<Creator>,
     /// Its content hash.
     pub hash: String,
     /// Its resources, in scan order.
@@ -139,12 +148,14 @@ impl StoredScan<'static> {
             groups,
             resources,
             coverage,
+            creators,
         } = data;
         StoredScan {
             meta,
             scopes,
             groups,
             coverage,
+            creators,
             hash,
             resource_count: resources.len(),
             resources: Box::new(resources.into_iter().map(Ok)),
@@ -157,11 +168,13 @@ impl<'s> StoredScan<'s> {
     pub fn from_store(store: &'s dyn Store, scan: &crate::store::ScanSummary) -> Result<Self> {
         let meta = store.load_meta(&scan.id)?;
         let (scopes, groups, coverage) = store.load_parts(&scan.id)?;
+        let creators = store.creators(&scan.id)?;
         Ok(StoredScan {
             meta,
             scopes,
             groups,
             coverage,
+            creators,
             hash: scan.hash.clone(),
             resources: store.resources(&scan.id)?,
             resource_count: usize::try_from(scan.resources).unwrap_or(0),
@@ -212,10 +225,13 @@ fn assemble_in_chunks<'a, 's>(
             scopes,
             groups,
             coverage,
+            creators,
             hash,
             mut resources,
             resource_count,
         } = scan?;
+        let creator_of = cloudcensus_core::creator::index(&creators);
+        let creator_of = &creator_of;
         let date = meta.reference_date();
         let last = i + 1 == total;
         let ev = rules::Evaluator::new(&ctx, &meta, &scopes, &groups, resource_count);
@@ -242,7 +258,10 @@ fn assemble_in_chunks<'a, 's>(
                             let mut next = listed.into_iter().peekable();
                             for (k, r) in chunk.drain(..).enumerate() {
                                 if next.next_if_eq(&(start + k)).is_some() {
-                                    kept.push(ListedResource::new(r, intern));
+                                    let c = creator_of
+                                        .get(&(r.provider, r.id.to_ascii_lowercase()))
+                                        .copied();
+                                    kept.push(ListedResource::new(r, intern, c));
                                 }
                             }
                         }
@@ -301,6 +320,7 @@ fn assemble_in_chunks<'a, 's>(
                 groups,
                 resources: Vec::new(),
                 coverage,
+                creators: creators.clone(),
             };
             latest = Some((data, kept, eval));
         }

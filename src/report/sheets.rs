@@ -144,6 +144,8 @@ pub fn columns(key: &str) -> Option<&'static [&'static str]> {
             "name",
             "resource_id",
             "owner_hints",
+            "creator",
+            "created",
             "first_seen",
             "last_seen",
         ],
@@ -893,6 +895,8 @@ pub fn produce(
                     Cell::text(&r.name),
                     Cell::text(&r.id),
                     Cell::text(&r.owner_hints),
+                    Cell::text(&r.creator),
+                    r.created.map_or(Cell::Empty, Cell::DateTime),
                     Cell::Date(seen.first),
                     Cell::Date(seen.last),
                 ])?;

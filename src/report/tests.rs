@@ -74,6 +74,7 @@ fn scan(period: &str, resources: Vec<Resource>) -> StoredScan<'static> {
                     "AccessDenied",
                 ),
             ],
+            creators: Vec::new(),
         },
         format!("hash-{period}"),
     )

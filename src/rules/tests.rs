@@ -103,6 +103,7 @@ fn scan_on(date: &str, resources: Vec<Resource>, coverage: Vec<Coverage>) -> Sca
         } else {
             coverage
         },
+        creators: Vec::new(),
     }
 }
 
@@ -854,6 +855,7 @@ fn evaluating_on_several_threads_gives_the_single_thread_result_to_the_byte() {
         groups: synth.groups(),
         resources: synth.resources(6_000).collect(),
         coverage: synth.coverage(),
+        creators: Vec::new(),
     };
     // First/last seen differs per resource, so merging the runs' ranges is exercised.
     let seen: BTreeMap<String, SeenRange> = scan

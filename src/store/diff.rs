@@ -71,6 +71,10 @@ pub struct Change {
     pub before: String,
     /// The value after, empty for `removed`.
     pub after: String,
+    /// For `added`: who created it, from the newer scan's audit-log lookups (a
+    /// principal or `unknown (why)`); set by the caller, which has the creators.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub creator: Option<String>,
 }
 
 #[derive(Debug)]
@@ -127,6 +131,7 @@ pub fn diff(
             resource_type: r.resource_type.clone(),
             before,
             after,
+            creator: None,
         };
         match before.remove(&(r.provider, r.id.clone())) {
             None => out.push(change(
@@ -161,6 +166,7 @@ pub fn diff(
             resource_type: old.resource_type,
             before: old.locations,
             after: String::new(),
+            creator: None,
         });
     }
     out.sort_by(|a, b| {

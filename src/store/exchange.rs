@@ -11,6 +11,7 @@
 use std::fmt;
 use std::io::{Read, Write};
 
+use cloudcensus_core::Creator;
 use cloudcensus_core::model::{Coverage, Resource, ResourceGroup, Scope};
 use cloudcensus_core::scan::ScanMeta;
 use serde::de::{
@@ -27,6 +28,7 @@ pub fn write_json<W: Write>(
     groups: &[ResourceGroup],
     resources: impl Iterator<Item = Result<Resource, StoreError>>,
     coverage: &[Coverage],
+    creators: &[Creator],
 ) -> Result<u64, ExchangeError> {
     fn list<W: Write, T: serde::Serialize>(
         out: &mut W,
@@ -49,6 +51,11 @@ pub fn write_json<W: Write>(
     list(out, "groups", groups.iter().map(Ok))?;
     let n = list(out, "resources", resources)?;
     list(out, "coverage", coverage.iter().map(Ok))?;
+    // Only scans that looked creators up carry the section, so older exports stay as they
+    // were.
+    if !creators.is_empty() {
+        list(out, "creators", creators.iter().map(Ok))?;
+    }
     out.write_all(b"\n}\n")?;
     out.flush()?;
     Ok(n)
@@ -87,6 +94,8 @@ pub struct Counts {
     pub resources: u64,
     /// Coverage entries.
     pub coverage: u64,
+    /// Creator records.
+    pub creators: u64,
 }
 
 /// Validates an export without writing anything; returns its metadata and counts.
@@ -227,6 +236,20 @@ impl Record for Coverage {
     }
 }
 
+impl Record for Creator {
+    const SECTION: &'static str = "creators";
+    fn check(&self) -> Result<(), String> {
+        non_empty("resource_id", &self.resource_id)?;
+        non_empty("source", &self.source)
+    }
+    fn add(&self, w: &mut dyn ScanWriter) -> Result<(), StoreError> {
+        w.add_creator(self)
+    }
+    fn count(c: &mut Counts) -> &mut u64 {
+        &mut c.creators
+    }
+}
+
 struct DocSeed<'a, 'w>(&'a mut State<'w>);
 
 impl<'de> DeserializeSeed<'de> for DocSeed<'_, '_> {
@@ -240,7 +263,7 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "a cloudcensus scan export: an object with meta, scopes, groups, resources, coverage",
+            "a cloudcensus scan export: an object with meta, scopes, groups, resources, coverage (and creators)",
         )
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
@@ -256,6 +279,7 @@ impl<'de> Visitor<'de> for DocSeed<'_, '_> {
                 "groups" => map.next_value_seed(SectionSeed::<ResourceGroup>::new(self.0))?,
                 "resources" => map.next_value_seed(SectionSeed::<Resource>::new(self.0))?,
                 "coverage" => map.next_value_seed(SectionSeed::<Coverage>::new(self.0))?,
+                "creators" => map.next_value_seed(SectionSeed::<Creator>::new(self.0))?,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -327,6 +351,7 @@ mod tests {
             &s.groups(),
             s.resources(n).map(Ok),
             &s.coverage(),
+            &[],
         )
         .unwrap();
         buf
@@ -342,6 +367,47 @@ mod tests {
         assert_eq!(meta.period, "2026-02");
         assert_eq!(counts.resources, 30);
         assert_eq!(counts.scopes, Synth::new(5).scopes().len() as u64);
+    }
+
+    #[test]
+    fn creators_round_trip_through_an_export_and_a_bad_status_names_its_path() {
+        use cloudcensus_core::{Creator, CreatorStatus, Provider};
+        let s = Synth::new(5);
+        let creators = vec![
+            Creator::older_than(Provider::Aws, "arn:aws:s3:::a", "cloudtrail", 90),
+            Creator::unknown(
+                Provider::Gcp,
+                "//storage.googleapis.com/projects/_/buckets/b",
+                CreatorStatus::Skipped,
+                "none",
+                "not looked up in this scan",
+            ),
+        ];
+        let mut buf = Vec::new();
+        write_json(
+            &mut buf,
+            &s.meta("2026-02"),
+            &s.scopes(),
+            &[],
+            s.resources(3).map(Ok),
+            &[],
+            &creators,
+        )
+        .unwrap();
+        let data: cloudcensus_core::ScanData = serde_json::from_slice(&buf).unwrap();
+        assert_eq!(data.creators, creators);
+        let (_, counts) = validate(&buf[..]).unwrap();
+        assert_eq!(counts.creators, 2);
+        let text = String::from_utf8(buf).unwrap();
+        let bad = text.replacen("\"status\":\"skipped\"", "\"status\":\"maybe\"", 1);
+        let err = validate(bad.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("creators[1].status"), "{err}");
+        // An export without creators has no such section (older exports stay as they were).
+        assert!(
+            !String::from_utf8(export_bytes(2))
+                .unwrap()
+                .contains("creators")
+        );
     }
 
     #[test]
@@ -384,6 +450,7 @@ mod tests {
             &[],
             &[],
             [Ok(s.resource(1)), Ok(r)].into_iter(),
+            &[],
             &[],
         )
         .unwrap();

@@ -16,11 +16,14 @@
 //!   only as long as needed);
 //! * enums: their kebab-case name as a string.
 //!
-//! The content hash is `SHA-256("cloudcensus-scan-v1" ‖ meta ‖ S ‖ G ‖ R ‖ C)` where `meta`
+//! The content hash is `SHA-256("cloudcensus-scan-v2" ‖ meta ‖ S ‖ G ‖ R ‖ C ‖ O)` where `meta`
 //! is the encoded [`ScanMeta`] without its id, and `S`, `G`, `R`, `C` are each a `u64` record
 //! count followed by the 32-byte SHA-256 of the concatenated encoded scopes, groups,
-//! resources and coverage entries in the order they were added. Sections are hashed
-//! separately so a scan can be streamed in with its record kinds interleaved.
+//! resources and coverage entries in the order they were added, and `O` the same for the
+//! creator records (who created an unregistered resource, from the audit logs). Sections
+//! are hashed separately so a scan can be streamed in with its record kinds interleaved.
+//! Scans committed before creators were recorded carry hash version 1: the prefix
+//! `cloudcensus-scan-v1` and no `O`; `verify` recomputes each scan in its own version.
 //!
 //! The chain hash is `SHA-256("cloudcensus-chain-v1" ‖ prev ‖ id ‖ content)` with `prev` the
 //! previous scan's chain hash in hex (64 zeros for the first scan), `id` the scan id and
@@ -30,13 +33,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use cloudcensus_core::Creator;
 use cloudcensus_core::model::{Coverage, Resource, ResourceGroup, Scope};
 use cloudcensus_core::scan::ScanMeta;
 use sha2::{Digest, Sha256};
 
 /// The encoding version stored with every scan; a future encoding gets a new number and
 /// old scans keep verifying under theirs.
-pub const HASH_VERSION: i64 = 1;
+pub const HASH_VERSION: i64 = 2;
 
 /// The `prev` of the first scan in a store.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -127,6 +131,7 @@ pub struct ContentHasher {
     groups: SectionHasher,
     resources: SectionHasher,
     coverage: SectionHasher,
+    creators: SectionHasher,
 }
 
 impl ContentHasher {
@@ -191,15 +196,40 @@ impl ContentHasher {
         e.opt(c.message.as_deref());
     }
 
+    /// Adds one creator record (hash version 2 on).
+    pub fn creator(&mut self, c: &Creator) {
+        let sec = &mut self.creators;
+        sec.count += 1;
+        let mut e = Enc(&mut sec.hasher);
+        e.str(c.provider.as_str());
+        e.str(&c.resource_id);
+        e.str(c.status.as_str());
+        e.opt(c.principal.as_deref());
+        e.opt(c.event_time.as_ref().map(timestamp).as_deref());
+        e.str(&c.source);
+        e.opt(c.detail.as_deref());
+    }
+
     /// Number of resources added so far.
     pub fn resource_count(&self) -> u64 {
         self.resources.count()
     }
 
-    /// The content hash (hex) over `meta` (its id is not part of it) and every record.
+    /// The content hash (hex) over `meta` (its id is not part of it) and every record, in
+    /// the current encoding ([`HASH_VERSION`]).
     pub fn finish(self, meta: &ScanMeta) -> String {
+        self.finish_version(meta, HASH_VERSION)
+    }
+
+    /// The content hash in encoding `version`: 1 has no creator section (scans written
+    /// before creators were recorded), 2 appends it.
+    pub fn finish_version(self, meta: &ScanMeta, version: i64) -> String {
         let mut h = Sha256::new();
-        h.update(b"cloudcensus-scan-v1");
+        h.update(if version >= 2 {
+            b"cloudcensus-scan-v2"
+        } else {
+            b"cloudcensus-scan-v1"
+        });
         {
             let mut e = Enc(&mut h);
             e.str(&meta.organisation);
@@ -210,7 +240,11 @@ impl ContentHasher {
             e.list(&meta.identities);
             e.str(&meta.config_digest);
         }
-        for sec in [self.scopes, self.groups, self.resources, self.coverage] {
+        let mut sections = vec![self.scopes, self.groups, self.resources, self.coverage];
+        if version >= 2 {
+            sections.push(self.creators);
+        }
+        for sec in sections {
             let (n, digest) = sec.finish();
             h.update(n.to_le_bytes());
             h.update(digest);
@@ -235,13 +269,41 @@ mod tests {
     use super::*;
     use crate::synth::Synth;
 
-    fn hash_of(data: &cloudcensus_core::ScanData) -> String {
+    fn hasher_of(data: &cloudcensus_core::ScanData) -> ContentHasher {
         let mut h = ContentHasher::new();
         data.scopes.iter().for_each(|s| h.scope(s));
         data.groups.iter().for_each(|g| h.group(g));
         data.resources.iter().for_each(|r| h.resource(r));
         data.coverage.iter().for_each(|c| h.coverage(c));
-        h.finish(&data.meta)
+        data.creators.iter().for_each(|c| h.creator(c));
+        h
+    }
+
+    fn hash_of(data: &cloudcensus_core::ScanData) -> String {
+        hasher_of(data).finish(&data.meta)
+    }
+
+    #[test]
+    fn creators_are_content_in_version_2_and_a_version_1_scan_keeps_its_hash() {
+        use cloudcensus_core::{Creator, Provider};
+        let a = Synth::new(3).scan_data(20);
+        let v1 = hasher_of(&a).finish_version(&a.meta, 1);
+        assert_ne!(
+            v1,
+            hash_of(&a),
+            "the versions differ in prefix and sections"
+        );
+        let mut b = a.clone();
+        b.creators.push(Creator::older_than(
+            Provider::Aws,
+            "arn:aws:s3:::x",
+            "cloudtrail",
+            90,
+        ));
+        assert_ne!(hash_of(&a), hash_of(&b));
+        let mut c = b.clone();
+        c.creators[0].detail = Some("older than 91 days".into());
+        assert_ne!(hash_of(&b), hash_of(&c));
     }
 
     #[test]

@@ -8,7 +8,10 @@
 //! never edit a released one, add the next.
 
 /// Every migration in order: `(version, SQL)`. Version `n` upgrades `n - 1` to `n`.
-pub const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_v1.sql"))];
+pub const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema_v1.sql")),
+    (2, include_str!("schema_v2.sql")),
+];
 
 /// The schema version this build writes.
 pub fn latest() -> i64 {
@@ -16,7 +19,10 @@ pub fn latest() -> i64 {
 }
 
 /// The PostgreSQL migrations, numbered like [`MIGRATIONS`] (same version = same data).
-pub const PG_MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("schema_pg_v1.sql"))];
+pub const PG_MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("schema_pg_v1.sql")),
+    (2, include_str!("schema_pg_v2.sql")),
+];
 
 /// The PostgreSQL schema version this build writes.
 pub fn pg_latest() -> i64 {

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use cloudcensus_core::model::{Coverage, Provider, Resource, ResourceGroup, Scope};
 use cloudcensus_core::scan::{ScanData, ScanMeta};
+use cloudcensus_core::{Creator, CreatorStatus};
 use serde::Serialize;
 
 /// Errors of the store. Every variant says what to do about it.
@@ -318,6 +319,8 @@ pub trait ScanWriter {
     fn add_resource(&mut self, resource: &Resource) -> Result<()>;
     /// Adds a coverage entry.
     fn add_coverage(&mut self, coverage: &Coverage) -> Result<()>;
+    /// Adds who created one resource (the audit-log lookup of an unregistered one).
+    fn add_creator(&mut self, creator: &Creator) -> Result<()>;
     /// Resources added so far.
     fn resource_count(&self) -> u64;
     /// Sets what is only known when a streamed scan ends: its finish time and the
@@ -355,6 +358,9 @@ pub trait Store {
         }
         for c in &data.coverage {
             w.add_coverage(c)?;
+        }
+        for c in &data.creators {
+            w.add_creator(c)?;
         }
         w.commit()
     }
@@ -428,17 +434,23 @@ pub trait Store {
     /// Streams a scan's resources in write order, reading in batches.
     fn resources(&self, id: &str) -> Result<ResourceStream<'_>>;
 
+    /// Who created the resources the scan looked up (small: at most the sources'
+    /// `creator_lookup_max`), in write order.
+    fn creators(&self, id: &str) -> Result<Vec<Creator>>;
+
     /// Loads a whole scan into memory.
     fn load_scan(&self, id: &str) -> Result<ScanData> {
         let meta = self.load_meta(id)?;
         let (scopes, groups, coverage) = self.load_parts(id)?;
         let resources = self.resources(id)?.collect::<Result<Vec<_>>>()?;
+        let creators = self.creators(id)?;
         Ok(ScanData {
             meta,
             scopes,
             groups,
             resources,
             coverage,
+            creators,
         })
     }
 
@@ -466,6 +478,41 @@ pub fn latest_per_period(scans: impl IntoIterator<Item = ScanSummary>) -> Vec<Sc
         }
     }
     by_period.into_values().collect()
+}
+
+/// The columns of a `creators` row after `ord` — provider, resource_id, status,
+/// principal, event_time, source, detail — as text, decoded (both backends store them
+/// alike). `Err` says which column is wrong.
+pub(crate) fn decode_creator(c: &[Option<String>]) -> std::result::Result<Creator, String> {
+    let need = |i: usize, name: &str| {
+        c.get(i)
+            .cloned()
+            .flatten()
+            .ok_or_else(|| format!("{name} is NULL"))
+    };
+    let provider = need(0, "provider")?;
+    let status = need(2, "status")?;
+    Ok(Creator {
+        provider: provider
+            .parse()
+            .map_err(|e: cloudcensus_core::model::UnknownProvider| e.to_string())?,
+        resource_id: need(1, "resource_id")?,
+        status: CreatorStatus::parse(&status)
+            .ok_or_else(|| format!("status '{status}' is unknown"))?,
+        principal: c.get(3).cloned().flatten(),
+        event_time: c
+            .get(4)
+            .cloned()
+            .flatten()
+            .map(|t| {
+                DateTime::parse_from_rfc3339(&t)
+                    .map(|t| t.with_timezone(&Utc))
+                    .map_err(|e| format!("event_time '{t}': {e}"))
+            })
+            .transpose()?,
+        source: need(5, "source")?,
+        detail: c.get(6).cloned().flatten(),
+    })
 }
 
 /// Default store file name (in the current directory).

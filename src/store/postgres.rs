@@ -30,6 +30,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+use cloudcensus_core::Creator;
 use cloudcensus_core::model::{Coverage, Resource, ResourceGroup, Scope};
 use cloudcensus_core::scan::ScanMeta;
 use futures::StreamExt;
@@ -395,6 +396,11 @@ impl PgStore {
 
     fn recompute(&self, id: &str) -> Result<(String, u64)> {
         let meta = self.load_meta(id)?;
+        let version: i64 = self
+            .query("SELECT hash_version FROM scans WHERE id = $1", &[&id])?
+            .first()
+            .map(|r| r.get(0))
+            .unwrap_or(HASH_VERSION);
         let (scopes, groups, coverage) = self.load_parts(id)?;
         let mut h = ContentHasher::new();
         scopes.iter().for_each(|s| h.scope(s));
@@ -403,8 +409,9 @@ impl PgStore {
             h.resource(&r?);
         }
         coverage.iter().for_each(|c| h.coverage(c));
+        self.creators(id)?.iter().for_each(|c| h.creator(c));
         let n = h.resource_count();
-        Ok((h.finish(&meta), n))
+        Ok((h.finish_version(&meta, version), n))
     }
 
     fn fetch_resources(
@@ -527,6 +534,7 @@ struct PgWriter<'a> {
     scopes: Vec<Scope>,
     groups: Vec<ResourceGroup>,
     coverage: Vec<Coverage>,
+    creators: Vec<Creator>,
     json_buf: Vec<u8>,
     tags_buf: Vec<u8>,
     id: String,
@@ -632,6 +640,38 @@ impl PgWriter<'_> {
                 });
                 futures::future::try_join_all(futs).await?;
             }
+            let ins = c
+                .prepare(
+                    "INSERT INTO creators (scan_seq, ord, provider, resource_id, status, principal,
+                        event_time, source, detail)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .await?;
+            for (ci, chunk) in self.creators.chunks(500).enumerate() {
+                let futs = chunk.iter().enumerate().map(|(i, cr)| {
+                    let ord = (ci * 500 + i) as i64;
+                    let ins = &ins;
+                    let event_time = cr.event_time.as_ref().map(hash::timestamp);
+                    async move {
+                        c.execute(
+                            ins,
+                            &[
+                                &seq,
+                                &ord,
+                                &cr.provider.as_str(),
+                                &cr.resource_id,
+                                &cr.status.as_str(),
+                                &cr.principal,
+                                &event_time,
+                                &cr.source,
+                                &cr.detail,
+                            ],
+                        )
+                        .await
+                    }
+                });
+                futures::future::try_join_all(futs).await?;
+            }
             Ok::<_, tokio_postgres::Error>(())
         })
         .map_err(|e| st.err(e))
@@ -707,6 +747,12 @@ impl ScanWriter for PgWriter<'_> {
         }
         self.hasher.coverage(c);
         self.coverage.push(c.clone());
+        Ok(())
+    }
+
+    fn add_creator(&mut self, c: &Creator) -> Result<()> {
+        self.hasher.creator(c);
+        self.creators.push(c.clone());
         Ok(())
     }
 
@@ -868,6 +914,7 @@ impl Store for PgStore {
             scopes: Vec::new(),
             groups: Vec::new(),
             coverage: Vec::new(),
+            creators: Vec::new(),
             json_buf: Vec::with_capacity(256),
             tags_buf: Vec::with_capacity(1024),
             id,
@@ -982,6 +1029,22 @@ impl Store for PgStore {
             });
         }
         Ok((scopes, groups, coverage))
+    }
+
+    fn creators(&self, id: &str) -> Result<Vec<Creator>> {
+        let seq = self.seq_of(id)?;
+        let rows = self.query(
+            "SELECT ord, provider, resource_id, status, principal, event_time, source, detail
+             FROM creators WHERE scan_seq = $1 ORDER BY ord",
+            &[&seq],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let ord: i64 = r.get(0);
+                let cols: Vec<Option<String>> = (1..8).map(|i| r.get(i)).collect();
+                super::decode_creator(&cols).map_err(|m| self.corrupt(id, "creators", ord, m))
+            })
+            .collect()
     }
 
     fn resources(&self, id: &str) -> Result<ResourceStream<'_>> {
@@ -1203,7 +1266,13 @@ impl Store for PgStore {
                      FROM scans WHERE seq = $1",
                     &[&s.seq, &at],
                 )?;
-                for table in ["resources", "scopes", "resource_groups", "coverage"] {
+                for table in [
+                    "resources",
+                    "scopes",
+                    "resource_groups",
+                    "coverage",
+                    "creators",
+                ] {
                     self.query(
                         &format!("DELETE FROM {table} WHERE scan_seq = $1"),
                         &[&s.seq],

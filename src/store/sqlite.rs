@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Utc};
+use cloudcensus_core::Creator;
 use cloudcensus_core::model::{Coverage, Resource, ResourceGroup, Scope};
 use cloudcensus_core::scan::ScanMeta;
 use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
@@ -327,6 +328,12 @@ impl SqliteStore {
     /// Recomputes one live scan's content hash; returns (hash, resources read).
     fn recompute(&self, id: &str) -> Result<(String, u64)> {
         let meta = self.load_meta(id)?;
+        let version: i64 = self
+            .conn
+            .query_row("SELECT hash_version FROM scans WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))?;
         let (scopes, groups, coverage) = self.load_parts(id)?;
         let mut h = ContentHasher::new();
         scopes.iter().for_each(|s| h.scope(s));
@@ -335,8 +342,9 @@ impl SqliteStore {
             h.resource(&r?);
         }
         coverage.iter().for_each(|c| h.coverage(c));
+        self.creators(id)?.iter().for_each(|c| h.creator(c));
         let n = h.resource_count();
-        Ok((h.finish(&meta), n))
+        Ok((h.finish_version(&meta, version), n))
     }
 
     /// One batch from `from_ord` on: (ord after the last row read, rows).
@@ -438,6 +446,7 @@ struct SqliteWriter<'a> {
     meta: ScanMeta,
     hasher: ContentHasher,
     ords: [i64; 4],
+    creators: i64,
     gaps: i64,
     done: bool,
 }
@@ -587,6 +596,35 @@ impl ScanWriter for SqliteWriter<'_> {
         Ok(())
     }
 
+    fn add_creator(&mut self, c: &Creator) -> Result<()> {
+        let ord = self.creators;
+        let event_time = c.event_time.as_ref().map(hash::timestamp);
+        self.store
+            .conn
+            .prepare_cached(
+                "INSERT INTO creators (scan_seq, ord, provider, resource_id, status, principal,
+                    event_time, source, detail)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .and_then(|mut st| {
+                st.execute(params![
+                    self.seq,
+                    ord,
+                    c.provider.as_str(),
+                    c.resource_id,
+                    c.status.as_str(),
+                    c.principal,
+                    event_time,
+                    c.source,
+                    c.detail,
+                ])
+            })
+            .map_err(|e| self.err(e))?;
+        self.creators += 1;
+        self.hasher.creator(c);
+        Ok(())
+    }
+
     fn resource_count(&self) -> u64 {
         self.ords[2] as u64
     }
@@ -717,6 +755,7 @@ impl Store for SqliteStore {
             meta,
             hasher: ContentHasher::new(),
             ords: [0; 4],
+            creators: 0,
             gaps: 0,
             done: false,
         }))
@@ -864,6 +903,33 @@ impl Store for SqliteStore {
             buf: VecDeque::new(),
             done: false,
         }))
+    }
+
+    fn creators(&self, id: &str) -> Result<Vec<Creator>> {
+        let seq = self.seq_of(id)?;
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT ord, provider, resource_id, status, principal, event_time, source, detail
+                 FROM creators WHERE scan_seq = ?1 ORDER BY ord",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = st
+            .query_map([seq], |r| {
+                let ord: i64 = r.get(0)?;
+                let cols = (1..8)
+                    .map(|i| r.get::<_, Option<String>>(i))
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok((ord, cols))
+            })
+            .map_err(|e| self.err(e))?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))?;
+        rows.into_iter()
+            .map(|(ord, cols)| {
+                super::decode_creator(&cols).map_err(|m| self.corrupt(id, "creators", ord, m))
+            })
+            .collect()
     }
 
     fn resource_history(&self) -> Result<Vec<ResourceSeen>> {
@@ -1037,7 +1103,13 @@ impl Store for SqliteStore {
                 params![s.seq, hash::timestamp(&now())],
             )
             .map_err(|e| sql_err(&self.path, e))?;
-            for table in ["resources", "scopes", "resource_groups", "coverage"] {
+            for table in [
+                "resources",
+                "scopes",
+                "resource_groups",
+                "coverage",
+                "creators",
+            ] {
                 tx.execute(&format!("DELETE FROM {table} WHERE scan_seq = ?1"), [s.seq])
                     .map_err(|e| sql_err(&self.path, e))?;
             }

@@ -192,6 +192,22 @@ impl Creator {
     }
 }
 
+/// What to show for a resource's creator: the principal, `unknown (why)`, or, for a
+/// resource the scan has no record for (lookups off, no register, an older scan),
+/// `unknown (not looked up)`. Never blank.
+pub fn shown(c: Option<&Creator>) -> String {
+    c.map(Creator::display)
+        .unwrap_or_else(|| "unknown (not looked up)".to_string())
+}
+
+/// The creators of a scan by provider and lower-case resource id.
+pub fn index(creators: &[Creator]) -> std::collections::HashMap<(Provider, String), &Creator> {
+    creators
+        .iter()
+        .map(|c| ((c.provider, c.resource_id.to_ascii_lowercase()), c))
+        .collect()
+}
+
 /// The answer of [`Connector::creators`](crate::Connector::creators) for one scope.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CreatorLookup {

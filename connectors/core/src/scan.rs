@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::creator::Creator;
 use crate::model::{Coverage, Resource, ResourceGroup, Scope};
 
 /// Who, when and how a scan ran. Never contains secrets.
@@ -50,6 +51,10 @@ pub struct ScanData {
     /// What was and was not listed.
     #[serde(default)]
     pub coverage: Vec<Coverage>,
+    /// Who created the resources the scan asked the audit logs about (unregistered ones),
+    /// one entry per resource asked about.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub creators: Vec<Creator>,
 }
 
 impl ScanMeta {
