@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, TimeZone, Utc};
 use cloudcensus_core::{
-    Category, Coverage, CoverageStatus, Provider, Resource, ResourceGroup, ScanData, ScanMeta,
-    Scope,
+    Category, Coverage, CoverageStatus, Creator, Provider, Resource, ResourceGroup, ScanData,
+    ScanMeta, Scope,
 };
 
 /// The demo organisation.
@@ -155,8 +155,15 @@ impl Builder {
     }
 }
 
-/// The scan of `month` (1–12).
+/// The scan of `month` (1–12), with what its creator lookups answered.
 pub fn scan(month: u32) -> ScanData {
+    let mut data = listing(month);
+    data.creators = creators(&data);
+    data
+}
+
+/// The scan of `month` as listed, before the creator lookups.
+fn listing(month: u32) -> ScanData {
     let mut b = Builder {
         resources: Vec::new(),
     };
@@ -705,6 +712,108 @@ pub fn scan(month: u32) -> ScanData {
         resources: b.resources,
         coverage: cov,
         creators: Vec::new(),
+    }
+}
+
+/// What the scan's creator lookups would have answered for the resources a security team
+/// must chase (the same choice the scan makes: [`crate::matching::Match::needs_owner`]
+/// against the example register): a person or pipeline for the ones created during the
+/// year, and, for AWS and Azure resources that were there in January, "older than 90
+/// days" (their logs keep 90 days; Google's Admin Activity log keeps 400, so it still
+/// names the creator of a bucket from 2024).
+fn creators(scan: &ScanData) -> Vec<Creator> {
+    let register = crate::register::load_bytes(
+        "register.xlsx",
+        REGISTER_XLSX.to_vec(),
+        crate::register::Format::Spreadsheet,
+        None,
+    )
+    .expect("the example register loads")
+    .register;
+    let settings = crate::matching::MatchSettings::default();
+    let matcher = crate::matching::Matcher::new(&register, &scan.scopes, &scan.groups, &settings);
+    // The month each resource first appears in.
+    let mut first_month: std::collections::HashMap<String, u32> = Default::default();
+    for m in 1..=12u32 {
+        for r in listing(m).resources {
+            first_month.entry(r.id).or_insert(m);
+        }
+    }
+    let people = [
+        "arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Ontwikkelaar_5e1f/p.dekker@minvz.example",
+        "arn:aws:iam::111122223333:user/deploy-pipeline",
+        "arn:aws:sts::222233334444:assumed-role/AWSReservedSSO_DataTeam_91aa/s.elhadji@minvz.example",
+    ];
+    let mut out = Vec::new();
+    for (i, r) in scan.resources.iter().enumerate() {
+        if !matcher.resource(r).needs_owner(r) {
+            continue;
+        }
+        let first_month = first_month.get(&r.id).copied().unwrap_or(1);
+        let old = first_month == 1;
+        let created = Utc
+            .with_ymd_and_hms(
+                YEAR,
+                first_month,
+                3 + (i as u32 % 20),
+                9 + (i as u32 % 8),
+                14,
+                0,
+            )
+            .single()
+            .expect("valid date");
+        out.push(match (r.provider, old) {
+            (Provider::Aws, true) => {
+                Creator::older_than(r.provider, r.id.clone(), "cloudtrail", 90)
+            }
+            (Provider::Azure, true) => {
+                Creator::older_than(r.provider, r.id.clone(), "activity-log", 90)
+            }
+            (Provider::Aws, false) => Creator::found(
+                r.provider,
+                r.id.clone(),
+                people[i % people.len()],
+                created,
+                format!("cloudtrail:{}", aws_create_event(&r.resource_type)),
+            ),
+            (Provider::Azure, false) => Creator::found(
+                r.provider,
+                r.id.clone(),
+                "m.bakker@minvz.example",
+                created,
+                format!("activity-log:{}/write", r.resource_type),
+            ),
+            (Provider::Gcp, _) => Creator::found(
+                r.provider,
+                r.id.clone(),
+                "terraform@minvz-burgerportaal.iam.gserviceaccount.com",
+                if old {
+                    created - Duration::days(200)
+                } else {
+                    created
+                },
+                if r.resource_type == "run.googleapis.com/Service" {
+                    "audit-log:google.cloud.run.v1.Services.CreateService"
+                } else {
+                    "audit-log:storage.buckets.create"
+                },
+            ),
+        });
+    }
+    out
+}
+
+/// The create call CloudTrail records for a demo resource type.
+fn aws_create_event(resource_type: &str) -> &'static str {
+    match resource_type {
+        "s3:bucket" => "CreateBucket",
+        "dynamodb:table" => "CreateTable",
+        "rds:db" => "CreateDBInstance",
+        "ec2:volume" => "CreateVolume",
+        "lambda:function" => "CreateFunction20150331",
+        "ec2:instance" => "RunInstances",
+        "redshift:cluster" => "CreateCluster",
+        _ => "Create",
     }
 }
 

@@ -1170,6 +1170,233 @@ mod tests {
         assert!(scope.message.as_deref().unwrap().contains("token expired"));
     }
 
+    /// A connector whose inventory is a fixed list and whose audit log knows the
+    /// resources whose name starts with `new-`; it records what it was asked.
+    struct Audited {
+        resources: Vec<Resource>,
+        asked: Arc<std::sync::Mutex<Vec<String>>>,
+    }
+
+    #[async_trait]
+    impl Connector for Audited {
+        fn provider(&self) -> Provider {
+            Provider::Aws
+        }
+        fn name(&self) -> &str {
+            "audited"
+        }
+        async fn identity(&self) -> cloudcensus_core::connector::Result<String> {
+            Ok("arn:aws:iam::111122223333:user/scanner".into())
+        }
+        async fn scopes(&self) -> cloudcensus_core::connector::Result<Vec<Scope>> {
+            Ok(vec![Scope::new(Provider::Aws, "111122223333"), {
+                let mut s = Scope::new(Provider::Aws, "444455556666");
+                s.name = Some("sandbox".into());
+                s
+            }])
+        }
+        fn inventory<'a>(
+            &'a self,
+            scope: &'a Scope,
+        ) -> BoxStream<'a, cloudcensus_core::connector::Result<Observation>> {
+            let mut items: Vec<_> = self
+                .resources
+                .iter()
+                .filter(|r| r.scope_id == scope.id)
+                .cloned()
+                .map(|r| Ok(Observation::Resource(r)))
+                .collect();
+            items.push(Ok(Observation::Coverage(Coverage::scanned(
+                Provider::Aws,
+                scope.id.clone(),
+                "eu-west-1",
+                "s3",
+            ))));
+            futures::stream::iter(items).boxed()
+        }
+        async fn creators(
+            &self,
+            scope: &Scope,
+            targets: &[cloudcensus_core::LookupTarget],
+        ) -> cloudcensus_core::CreatorLookup {
+            let t = chrono::DateTime::parse_from_rfc3339("2026-03-02T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc);
+            let mut asked = self.asked.lock().unwrap();
+            cloudcensus_core::CreatorLookup {
+                creators: targets
+                    .iter()
+                    .filter_map(|x| {
+                        asked.push(x.name.clone());
+                        // "mute-" targets get no answer at all: the pipeline must say so.
+                        (!x.name.starts_with("mute-")).then(|| {
+                            if x.name.starts_with("new-") {
+                                Creator::found(
+                                    Provider::Aws,
+                                    x.resource_id.clone(),
+                                    "arn:aws:iam::111122223333:user/jan",
+                                    t,
+                                    "cloudtrail:CreateBucket",
+                                )
+                            } else {
+                                Creator::older_than(
+                                    Provider::Aws,
+                                    x.resource_id.clone(),
+                                    "cloudtrail",
+                                    90,
+                                )
+                            }
+                        })
+                    })
+                    .collect(),
+                coverage: vec![Coverage::scanned(
+                    Provider::Aws,
+                    scope.id.clone(),
+                    "eu-west-1",
+                    "creator-lookup:cloudtrail",
+                )],
+            }
+        }
+    }
+
+    fn bucket(scope: &str, name: &str, tags: &[(&str, &str)], days_old: i64) -> Resource {
+        Resource {
+            provider: Provider::Aws,
+            scope_id: scope.into(),
+            id: format!("arn:aws:s3:::{name}"),
+            resource_type: "s3:bucket".into(),
+            category: Category::DataStore,
+            name: name.into(),
+            location: Some("eu-west-1".into()),
+            replica_locations: Vec::new(),
+            resource_group: None,
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            created_at: Some(Utc::now() - chrono::Duration::days(days_old)),
+        }
+    }
+
+    #[tokio::test]
+    async fn only_unowned_resources_are_looked_up_newest_first_within_the_cap_and_every_one_gets_an_answer()
+     {
+        let acct = "111122223333";
+        let mut vm = bucket(acct, "vm-untagged", &[], 1);
+        vm.resource_type = "ec2:security-group".into();
+        vm.category = Category::classify(Provider::Aws, "ec2:security-group");
+        assert!(!vm.is_data_bearing());
+        let resources = vec![
+            bucket(acct, "tagged-known", &[("verwerking", "VA-2026-001")], 1),
+            bucket(acct, "new-untagged", &[], 2),
+            bucket(acct, "old-unknown-id", &[("verwerking", "VA-9999-999")], 30),
+            bucket(acct, "mute-untagged", &[], 40),
+            bucket(acct, "kept-from-last-scan", &[], 50),
+            bucket(acct, "over-the-cap", &[], 400),
+            vm,
+            bucket("444455556666", "sandbox-bucket", &[], 1),
+        ];
+        let asked = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let audited = Audited {
+            resources,
+            asked: asked.clone(),
+        };
+        let plan = CreatorPlan {
+            register: Register {
+                source: "test".into(),
+                activities: vec![crate::register::Activity {
+                    id: "VA-2026-001".into(),
+                    ..Default::default()
+                }],
+            },
+            settings: MatchSettings {
+                exclude_scopes: vec![crate::matching::ExcludedScope {
+                    scope: "aws:444455556666".into(),
+                    reason: "sandbox".into(),
+                }],
+                ..Default::default()
+            },
+        };
+        let kept = Creator::found(
+            Provider::Aws,
+            "ARN:AWS:S3:::KEPT-FROM-LAST-SCAN",
+            "arn:aws:iam::111122223333:user/piet",
+            Utc::now(),
+            "cloudtrail:CreateBucket",
+        );
+        let lookups = Lookups {
+            plan: &plan,
+            known: [(
+                (Provider::Aws, kept.resource_id.to_ascii_lowercase()),
+                kept.clone(),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        let sources = vec![Source {
+            provider: Provider::Aws,
+            name: "audited".into(),
+            endpoint: "http://127.0.0.1:9".into(),
+            limit: 4,
+            creator_lookup: Some(3),
+            connector: Box::new(audited),
+        }];
+        let (tx, mut rx) = mpsc::channel(1024);
+        let mut tally = Tally::default();
+        list_all(
+            &sources,
+            4,
+            None,
+            Some(&lookups),
+            &Sink(Some(tx)),
+            &NoProgress,
+            &mut tally,
+        )
+        .await
+        .unwrap();
+        let mut creators = Vec::new();
+        while let Ok(Msg::Record(r)) = rx.try_recv() {
+            if let Record::Creator(c) = r {
+                creators.push(c);
+            }
+        }
+        let by_name = |n: &str| {
+            creators
+                .iter()
+                .find(|c| c.resource_id == format!("arn:aws:s3:::{n}"))
+                .unwrap_or_else(|| panic!("no creator for {n}: {creators:?}"))
+        };
+        assert_eq!(creators.len(), 5, "{creators:#?}");
+        assert_eq!(
+            by_name("new-untagged").display(),
+            "arn:aws:iam::111122223333:user/jan"
+        );
+        assert_eq!(
+            by_name("old-unknown-id").display(),
+            "unknown (older than 90 days)"
+        );
+        assert_eq!(by_name("mute-untagged").status, CreatorStatus::Failed);
+        assert_eq!(by_name("kept-from-last-scan").principal, kept.principal);
+        let skipped = by_name("over-the-cap");
+        assert_eq!(skipped.status, CreatorStatus::Skipped);
+        assert!(
+            skipped.display().contains("creator_lookup_max = 3"),
+            "{}",
+            skipped.display()
+        );
+        // Asked: the three newest that need an owner; not the kept one, the tagged one,
+        // the security group or the excluded sandbox.
+        let mut asked = asked.lock().unwrap().clone();
+        asked.sort();
+        assert_eq!(asked, ["mute-untagged", "new-untagged", "old-unknown-id"]);
+        assert!(
+            tally
+                .coverage
+                .iter()
+                .any(|c| c.service == "creator-lookup:cloudtrail")
+        );
+    }
+
     #[tokio::test]
     async fn the_scan_timeout_ends_a_hanging_scope_as_a_gap_and_keeps_what_was_listed() {
         let global = Arc::new(Gauge::default());

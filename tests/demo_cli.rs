@@ -295,6 +295,56 @@ fn unregistered_lists_newest_first_with_owner_hints() {
 }
 
 #[test]
+fn unregistered_csv_carries_who_created_each_resource_and_unknown_for_ones_older_than_the_log() {
+    let demo = Demo::new();
+    let out = demo.run(&["unregistered", "--format", "csv"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut csv = csv::Reader::from_reader(&out.stdout[..]);
+    let headers = csv.headers().unwrap().clone();
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("no column {name} in {headers:?}"))
+    };
+    let (name, creator, created) = (col("name"), col("creator"), col("created"));
+    let rows: Vec<csv::StringRecord> = csv.records().map(|r| r.unwrap()).collect();
+    assert!(rows.len() >= 5, "{rows:?}");
+    for r in &rows {
+        assert!(!r[creator].trim().is_empty(), "a blank creator: {r:?}");
+    }
+    let row = |n: &str| {
+        rows.iter()
+            .find(|r| &r[name] == n)
+            .unwrap_or_else(|| panic!("{n} is not listed"))
+    };
+    // Created in December: CloudTrail still has the call.
+    let projectx = row("minvz-projectx");
+    assert!(projectx[creator].starts_with("arn:aws:"), "{projectx:?}");
+    assert!(projectx[created].starts_with("2025-12-"), "{projectx:?}");
+    // There since January: older than CloudTrail's 90 days.
+    let old = rows
+        .iter()
+        .find(|r| r[creator].contains("older than 90 days"))
+        .expect("an AWS or Azure resource from before the year");
+    assert_eq!(&old[creator], "unknown (older than 90 days)");
+    assert_eq!(&old[created], "", "the creator column says why: {old:?}");
+    // The JSON output names the log and call each answer came from.
+    let v = demo.json(&["unregistered", "--format", "json"]);
+    let px = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "minvz-projectx")
+        .unwrap();
+    assert_eq!(px["creator_source"], "cloudtrail:CreateBucket");
+}
+
+#[test]
 fn unregistered_marks_the_resource_a_live_suppression_accepts_with_reason_and_expiry() {
     let demo = Demo::new();
     let v = demo.json(&["unregistered", "--format", "json"]);

@@ -108,7 +108,7 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode
         ExportFormat::Csv => {
             let Some(dir) = &args.out else {
                 bail!(
-                    "--format csv writes a directory (resources.csv, coverage.csv): pass --out DIR"
+                    "--format csv writes a directory (resources.csv, coverage.csv, creators.csv): pass --out DIR"
                 );
             };
             fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
@@ -175,9 +175,40 @@ pub fn run(cli: &Cli, args: &ExportArgs, out: &mut dyn Write) -> Result<ExitCode
                 csv.flush()?;
                 Ok(())
             })?;
+            write_atomically(&dir.join("creators.csv"), |w| {
+                let mut csv = csv::Writer::from_writer(w);
+                csv.write_record([
+                    "scan_id",
+                    "provider",
+                    "resource_id",
+                    "status",
+                    "creator",
+                    "event_time",
+                    "source",
+                    "detail",
+                ])?;
+                for c in &creators {
+                    let safe = crate::report::cells::csv_neutralise;
+                    csv.write_record([
+                        id.as_str(),
+                        c.provider.as_str(),
+                        &safe(&c.resource_id),
+                        c.status.as_str(),
+                        &safe(&c.display()),
+                        &c.event_time
+                            .map(|t| crate::store::hash::timestamp(&t))
+                            .unwrap_or_default(),
+                        &safe(&c.source),
+                        &safe(c.detail.as_deref().unwrap_or("")),
+                    ])?;
+                }
+                csv.flush()?;
+                Ok(())
+            })?;
             eprintln!(
-                "exported scan {id} ({n} resources, {} coverage entries) to {}",
+                "exported scan {id} ({n} resources, {} coverage entries, {} creators) to {}",
                 coverage.len(),
+                creators.len(),
                 dir.display()
             );
         }

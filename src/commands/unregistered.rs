@@ -100,9 +100,10 @@ impl Tabular for Row {
             self.name.clone(),
             self.owner_hints.clone(),
             self.creator.clone(),
+            // Empty when the log does not say; the creator column says why.
             self.created
                 .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-                .unwrap_or_else(|| "-".into()),
+                .unwrap_or_default(),
             match (&self.suppressed, self.suppressed_until) {
                 (Some(reason), Some(until)) => format!("{reason} (until {until})"),
                 (Some(reason), None) => reason.clone(),
