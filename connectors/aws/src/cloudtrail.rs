@@ -137,9 +137,8 @@ pub(crate) fn parse_table(text: &str) -> Result<Vec<CreateEvents>, String> {
             }
         };
         let cell = |i: usize| rec.get(i).unwrap_or("").to_string();
-        let words = |i: usize| -> Vec<String> {
-            cell(i).split_whitespace().map(str::to_string).collect()
-        };
+        let words =
+            |i: usize| -> Vec<String> { cell(i).split_whitespace().map(str::to_string).collect() };
         let ty = cell(0);
         let at = format!("creator-events.csv row {} ({ty})", n + 1);
         if !ty.contains(':') {
@@ -163,9 +162,9 @@ pub(crate) fn parse_table(text: &str) -> Result<Vec<CreateEvents>, String> {
             match w.as_str() {
                 "name" => lookup_by.push(LookupBy::Name),
                 "arn" => lookup_by.push(LookupBy::Arn),
-                other => problems.push(format!(
-                    "{at}: lookup_by '{other}' is neither name nor arn"
-                )),
+                other => {
+                    problems.push(format!("{at}: lookup_by '{other}' is neither name nor arn"))
+                }
             }
         }
         if lookup_by.is_empty() {
@@ -334,11 +333,7 @@ fn principal(record: Option<&Value>, ev: &Event) -> Option<String> {
     field("arn")
         .or_else(|| field("principalId"))
         .or_else(|| field("invokedBy"))
-        .or_else(|| {
-            ev.username()
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-        })
+        .or_else(|| ev.username().filter(|s| !s.is_empty()).map(str::to_string))
 }
 
 /// The creator `ev` names for `job`, if `ev` is its creation.
@@ -370,13 +365,7 @@ fn creation(job: &Job, ev: &Event) -> Option<Creator> {
     }
     let source = format!("cloudtrail:{name}");
     Some(match principal(record.as_ref(), ev) {
-        Some(p) => Creator::found(
-            Provider::Aws,
-            job.id.clone(),
-            p,
-            time,
-            source,
-        ),
+        Some(p) => Creator::found(Provider::Aws, job.id.clone(), p, time, source),
         None => Creator::unknown(
             Provider::Aws,
             job.id.clone(),
@@ -495,7 +484,9 @@ impl AwsConnector {
                 Err(cov) => {
                     let why = format!(
                         "not looked up: {}",
-                        cov.message.as_deref().unwrap_or("the account could not be reached")
+                        cov.message
+                            .as_deref()
+                            .unwrap_or("the account could not be reached")
                     );
                     for (region, jobs) in &by_region {
                         coverage.push(Coverage::failed(
@@ -742,7 +733,13 @@ impl AwsConnector {
             let mut pages = 0usize;
             loop {
                 let page = match self
-                    .page(r, LookupAttributeKey::ResourceName, value, end, token.take())
+                    .page(
+                        r,
+                        LookupAttributeKey::ResourceName,
+                        value,
+                        end,
+                        token.take(),
+                    )
                     .await
                 {
                     Ok(p) => p,
@@ -892,7 +889,10 @@ mod tests {
         );
         assert!(creation(&jb, &ddb).is_none());
         assert!(creation(&jt, &s3).is_none());
-        assert!(creation(&jt, &glue).is_none(), "a Glue table is not a DynamoDB table");
+        assert!(
+            creation(&jt, &glue).is_none(),
+            "a Glue table is not a DynamoDB table"
+        );
         assert_eq!(
             creation(&jt, &ddb).unwrap().principal.as_deref(),
             Some("arn:aws:sts::111122223333:assumed-role/admin/jan")
@@ -941,19 +941,22 @@ mod tests {
         let ev = |record: Value| event("CreateVolume", "ec2.amazonaws.com", &[], record);
         let session = "arn:aws:sts::1:assumed-role/AWSReservedSSO_Admin_0123/jan@example.nl";
         let r = by(session);
-        assert_eq!(principal(Some(&r), &ev(r.clone())).as_deref(), Some(session));
+        assert_eq!(
+            principal(Some(&r), &ev(r.clone())).as_deref(),
+            Some(session)
+        );
         let r = serde_json::json!({"userIdentity": {"type": "Unknown", "principalId": "AIDA123"}});
-        assert_eq!(principal(Some(&r), &ev(r.clone())).as_deref(), Some("AIDA123"));
+        assert_eq!(
+            principal(Some(&r), &ev(r.clone())).as_deref(),
+            Some("AIDA123")
+        );
         let r = serde_json::json!({"userIdentity": {"type": "AWSService", "invokedBy": "cloudformation.amazonaws.com"}});
         assert_eq!(
             principal(Some(&r), &ev(r.clone())).as_deref(),
             Some("cloudformation.amazonaws.com")
         );
         let r = serde_json::json!({});
-        assert_eq!(
-            principal(None, &ev(r)).as_deref(),
-            Some("fallback-user")
-        );
+        assert_eq!(principal(None, &ev(r)).as_deref(), Some("fallback-user"));
     }
 
     #[tokio::test(start_paused = true)]
@@ -963,7 +966,11 @@ mod tests {
         let mut handles = Vec::new();
         for i in 0..6 {
             let p = p.clone();
-            let region = if i % 2 == 0 { "eu-west-1" } else { "eu-central-1" };
+            let region = if i % 2 == 0 {
+                "eu-west-1"
+            } else {
+                "eu-central-1"
+            };
             handles.push(tokio::spawn(async move {
                 p.wait("111122223333", region).await;
                 (region, tokio::time::Instant::now() - t0)

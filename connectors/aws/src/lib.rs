@@ -44,7 +44,10 @@ pub const IAM_POLICY_JSON: &str = include_str!("../iam-policy.json");
 mod recorder;
 
 pub use arn::{Arn, partition_of_region};
-pub use cloudtrail::{REQUESTS_PER_SECOND as CLOUDTRAIL_REQUESTS_PER_SECOND, RETENTION_DAYS as CLOUDTRAIL_RETENTION_DAYS};
+pub use cloudtrail::{
+    REQUESTS_PER_SECOND as CLOUDTRAIL_REQUESTS_PER_SECOND,
+    RETENTION_DAYS as CLOUDTRAIL_RETENTION_DAYS,
+};
 pub use config::{AwsSourceConfig, DEFAULT_MAX_CONCURRENCY, Inventory, Regions};
 pub use connector::{AwsConnector, MAX_ATTEMPTS, connect, connect_with_sdk_config};
 pub use errors::{CallError, classify, error_chain as error_text};

@@ -185,7 +185,8 @@ impl TrailEvent {
 
     /// Adds a resource of CloudTrail type `ty` (`AWS::S3::Bucket`) named `name`.
     pub fn resource(mut self, ty: &str, name: &str) -> Self {
-        self.resources.push((Some(ty.to_string()), name.to_string()));
+        self.resources
+            .push((Some(ty.to_string()), name.to_string()));
         self
     }
 
@@ -483,7 +484,10 @@ fn respond(h: &mut History, region: &str, body: &Value, call: &mut Call) -> crat
         return e.1.answer();
     }
     if !body.is_object() {
-        return error("SerializationException", "the request body is not a JSON object");
+        return error(
+            "SerializationException",
+            "the request body is not a JSON object",
+        );
     }
     let attrs = body
         .get("LookupAttributes")
@@ -552,9 +556,7 @@ fn respond(h: &mut History, region: &str, body: &Value, call: &mut Call) -> crat
     let mut hits: Vec<&(String, u64, Value, TrailEvent)> = h
         .events
         .iter()
-        .filter(|(r, _, _, e)| {
-            r == region && e.time >= start && e.time <= end && e.time >= oldest
-        })
+        .filter(|(r, _, _, e)| r == region && e.time >= start && e.time <= end && e.time >= oldest)
         .filter(|(_, _, shown, e)| match &filter {
             None => true,
             Some((key, v)) => match key.as_str() {
@@ -570,7 +572,11 @@ fn respond(h: &mut History, region: &str, body: &Value, call: &mut Call) -> crat
     hits.sort_by(|a, b| b.3.time.cmp(&a.3.time).then(b.1.cmp(&a.1)));
     let fingerprint = {
         let mut s = std::collections::hash_map::DefaultHasher::new();
-        format!("{region}|{filter:?}|{:?}|{:?}", call.window.0, call.window.1).hash(&mut s);
+        format!(
+            "{region}|{filter:?}|{:?}|{:?}",
+            call.window.0, call.window.1
+        )
+        .hash(&mut s);
         format!("{:016x}", s.finish())
     };
     let from = match body.get("NextToken").and_then(Value::as_str) {
