@@ -18,6 +18,10 @@
 //! by assuming a read-only role. Every call that fails becomes a [`Coverage`] entry for
 //! its (account, region, service), never an empty result.
 //!
+//! For the resources a scan asks about, it also looks up who created them in the
+//! CloudTrail event history (`LookupEvents`, paced to 2 requests per second per account
+//! and region; see `cloudtrail.rs`).
+//!
 //! The SDK's adaptive retry handles throttling and transient errors; a throttling error
 //! reaching this crate means retries ran out and is reported as `throttled`.
 //!
