@@ -162,7 +162,7 @@ pub struct AwsSourceConfig {
 
 /// The service ids `endpoint_urls` accepts (the SDK's, lower-case, as in
 /// `AWS_ENDPOINT_URL_<SERVICE>`). Other services: the standard environment variables.
-pub const KNOWN_SERVICE_IDS: &[&str] = &["cloudcontrol", "resource_explorer_2"];
+pub const KNOWN_SERVICE_IDS: &[&str] = &["cloudcontrol", "cloudtrail", "resource_explorer_2"];
 
 /// Default for [`AwsSourceConfig::request_timeout_secs`].
 pub const DEFAULT_REQUEST_TIMEOUT_SECS: u64 = 60;

@@ -14,7 +14,8 @@ use aws_types::SdkConfig;
 use aws_types::region::Region;
 use cloudcensus_core::connector::Result;
 use cloudcensus_core::{
-    Catalog, Connector, ConnectorError, Coverage, CoverageStatus, Observation, Provider, Scope,
+    Catalog, Connector, ConnectorError, Coverage, CoverageStatus, CreatorLookup, LookupTarget,
+    Observation, Provider, Scope,
 };
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -48,6 +49,9 @@ pub struct AwsConnector {
     pub(crate) scope_notes: Mutex<HashMap<String, Vec<Coverage>>>,
     /// `sts:AssumeRole` requests made so far (first sessions and refreshes).
     pub(crate) assume_role_requests: Arc<AtomicUsize>,
+    /// Spaces CloudTrail `LookupEvents` requests to the service's limit per (account,
+    /// region), across every creator lookup of this connector.
+    pub(crate) trail_pacer: crate::cloudtrail::Pacer,
 }
 
 /// Connects with the standard credential chain (environment, shared config and
@@ -155,6 +159,7 @@ pub async fn connect_with_sdk_config(
         home_region,
         scope_notes: Mutex::new(HashMap::new()),
         assume_role_requests: Arc::new(AtomicUsize::new(0)),
+        trail_pacer: crate::cloudtrail::Pacer::new(crate::cloudtrail::REQUESTS_PER_SECOND),
     })
 }
 
@@ -497,5 +502,12 @@ impl Connector for AwsConnector {
         futures::stream::once(self.scan_account(&scope.id))
             .flat_map(|items| futures::stream::iter(items.into_iter().map(Ok)))
             .boxed()
+    }
+
+    /// Who created each target, from the CloudTrail event history of its region
+    /// (`cloudtrail:LookupEvents`, paced to 2 requests per second per region; see
+    /// `src/cloudtrail.rs`).
+    async fn creators(&self, scope: &Scope, targets: &[LookupTarget]) -> CreatorLookup {
+        self.lookup_creators(&scope.id, targets).await
     }
 }

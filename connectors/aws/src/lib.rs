@@ -18,6 +18,10 @@
 //! by assuming a read-only role. Every call that fails becomes a [`Coverage`] entry for
 //! its (account, region, service), never an empty result.
 //!
+//! For the resources a scan asks about, it also looks up who created them in the
+//! CloudTrail event history (`LookupEvents`, paced to 2 requests per second per account
+//! and region; see `cloudtrail.rs`).
+//!
 //! The SDK's adaptive retry handles throttling and transient errors; a throttling error
 //! reaching this crate means retries ran out and is reported as `throttled`.
 //!
@@ -31,6 +35,7 @@
 
 mod arn;
 mod cloudcontrol;
+mod cloudtrail;
 mod config;
 mod connector;
 mod errors;
@@ -43,6 +48,10 @@ pub const IAM_POLICY_JSON: &str = include_str!("../iam-policy.json");
 mod recorder;
 
 pub use arn::{Arn, partition_of_region};
+pub use cloudtrail::{
+    REQUESTS_PER_SECOND as CLOUDTRAIL_REQUESTS_PER_SECOND,
+    RETENTION_DAYS as CLOUDTRAIL_RETENTION_DAYS,
+};
 pub use config::{AwsSourceConfig, DEFAULT_MAX_CONCURRENCY, Inventory, Regions};
 pub use connector::{AwsConnector, MAX_ATTEMPTS, connect, connect_with_sdk_config};
 pub use errors::{CallError, classify, error_chain as error_text};

@@ -10,8 +10,8 @@
 //!   returns the items it saw, which would report a partial listing as `scanned`; this
 //!   check turns it into an error, which the connector records as coverage.
 //! * refuses any operation whose name is not read-only (`List*`, `Get*`, `Describe*`,
-//!   `Search*`, `Select*`, `Head*`, plus STS `AssumeRole`, which changes nothing in the
-//!   account). A coding mistake therefore fails the call instead of mutating a
+//!   `Search*`, `Select*`, `Head*`, `Lookup*` (CloudTrail `LookupEvents`), plus STS
+//!   `AssumeRole`, which changes nothing in the account). A coding mistake therefore fails the call instead of mutating a
 //!   ministry's estate.
 
 use std::collections::BTreeSet;
@@ -27,7 +27,9 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
 /// Operation-name prefixes that read only.
-pub const READ_ONLY_PREFIXES: &[&str] = &["List", "Get", "Describe", "Search", "Select", "Head"];
+pub const READ_ONLY_PREFIXES: &[&str] = &[
+    "List", "Get", "Describe", "Search", "Select", "Head", "Lookup",
+];
 
 /// Operations allowed although their name has no read-only prefix, and why.
 pub const ALLOWED_NON_PREFIXED: &[(&str, &str)] = &[(

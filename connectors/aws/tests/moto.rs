@@ -675,6 +675,11 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
     cfg.endpoint_urls.insert("cloudcontrol".into(), mock.url());
     cfg.endpoint_urls
         .insert("resource_explorer_2".into(), re.url());
+    // Creator lookups through the CloudTrail mock (moto has no LookupEvents).
+    let trail = cloudcensus_faultproxy::cloudtrail::CloudTrailMock::start(50)
+        .await
+        .unwrap();
+    cfg.endpoint_urls.insert("cloudtrail".into(), trail.url());
     let conn = connect_with_sdk_config(&cfg, sdk_for(&mgmt).await)
         .await
         .unwrap();
@@ -691,6 +696,34 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
     assert_eq!(first, second);
     assert!(first.iter().map(|(r, _)| r.len()).sum::<usize>() > 15);
 
+    // Who created a few resources of each account: every lookup is answered and called.
+    for (scope, (res, _)) in conn.scopes().await.unwrap().iter().zip(&first) {
+        let targets: Vec<cloudcensus_core::LookupTarget> = res
+            .iter()
+            .filter(|r| {
+                ["s3:bucket", "ec2:volume", "dynamodb:table"].contains(&r.resource_type.as_str())
+            })
+            .take(3)
+            .map(|r| cloudcensus_core::LookupTarget {
+                resource_id: r.id.clone(),
+                name: r.name.clone(),
+                resource_type: r.resource_type.clone(),
+                location: r.location.clone(),
+                created_at: r.created_at,
+            })
+            .collect();
+        let out = conn.creators(scope, &targets).await;
+        assert_eq!(out.creators.len(), targets.len());
+        assert!(
+            out.coverage
+                .iter()
+                .all(|c| c.status == CoverageStatus::Scanned),
+            "{:?}",
+            out.coverage
+        );
+    }
+    assert!(!trail.calls().is_empty());
+
     let policy: Value = serde_json::from_str(cloudcensus_aws::IAM_POLICY_JSON).unwrap();
     let actions: BTreeSet<String> = policy["Statement"]
         .as_array()
@@ -702,7 +735,7 @@ async fn full_scan_only_reads_uses_exactly_the_policy_actions_and_changes_nothin
     for a in &actions {
         let verb = a.split_once(':').unwrap().1;
         assert!(
-            ["List", "Get", "Describe", "Search", "Select"]
+            ["List", "Get", "Describe", "Search", "Select", "Lookup"]
                 .iter()
                 .any(|p| verb.starts_with(p))
                 || a == "apigateway:GET",

@@ -23,6 +23,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
 pub mod cloudcontrol;
+pub mod cloudtrail;
 pub mod resourceexplorer;
 
 /// One request as the proxy read it.
