@@ -26,6 +26,10 @@
 //! `properties.statusCode`), else the earliest succeeded one, else the earliest that did
 //! not fail. The time reported is the operation's first step: when the call was made.
 //!
+//! No write in the log means the resource is older than the log, with one exception: a
+//! blob container made through the data plane is never in it (only Resource Manager
+//! writes are), so its answer says that it cannot tell.
+//!
 //! The principal is the event's `caller` (a UPN for a user, an object id for a service
 //! principal or managed identity); for an application token (`idtyp` = `app`, or an
 //! `appid` claim without a UPN) it reads `app {appid} ({caller})`.
@@ -282,6 +286,18 @@ async fn lookup_one(
                 to.to_rfc3339_opts(SecondsFormat::Secs, true),
                 c.to_rfc3339_opts(SecondsFormat::Secs, true)
             )),
+            // A container made through the blob data plane never reaches the Activity
+            // Log (only Resource Manager writes do): its absence says nothing about age.
+            None if t
+                .resource_type
+                .eq_ignore_ascii_case(crate::mapping::CONTAINER_TYPE) =>
+            {
+                failed(format!(
+                    "no Resource Manager write of this container in the {RETENTION_DAYS} days the \
+                     Activity Log keeps: it is older, or was created through the blob data \
+                     plane, which the Activity Log does not record"
+                ))
+            }
             None => Creator::older_than(
                 Provider::Azure,
                 t.resource_id.clone(),

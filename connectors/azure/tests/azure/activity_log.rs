@@ -380,21 +380,37 @@ async fn a_log_without_a_write_of_the_resource_means_older_than_90_days() {
     page["value"].as_array_mut().unwrap().push(listkeys);
     values(SUB_A)
         .respond_with(ResponseTemplate::new(200).set_body_json(page))
-        .expect(1)
+        .expect(2)
         .mount(&server)
         .await;
     let c = connect(&config(&server.uri()), &[]).await;
-    let targets = [target(
-        id(SUB_A, STORAGE),
-        "Microsoft.Storage/storageAccounts",
-        None,
-    )];
+    let account = id(SUB_A, STORAGE);
+    let targets = [
+        target(account.clone(), "Microsoft.Storage/storageAccounts", None),
+        // A container made through the blob data plane is never in the Activity Log:
+        // its absence there says nothing about its age.
+        target(
+            format!("{account}/blobServices/default/containers/dossiers"),
+            "Microsoft.Storage/storageAccounts/blobServices/containers",
+            None,
+        ),
+    ];
     let out = c
         .creators(&Scope::new(Provider::Azure, SUB_A), &targets)
         .await;
     let cr = &out.creators[0];
     assert_eq!(cr.status, CreatorStatus::OlderThanRetention, "{cr:?}");
     assert_eq!(cr.display(), "unknown (older than 90 days)");
+    let container = &out.creators[1];
+    assert_eq!(container.status, CreatorStatus::Failed, "{container:?}");
+    assert!(
+        container
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("blob data plane"),
+        "{container:?}"
+    );
     assert_eq!(out.coverage[0].status, CoverageStatus::Scanned);
 }
 
