@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use cloudcensus_core::connector::Result;
 use cloudcensus_core::retry::RetryPolicy;
 use cloudcensus_core::{
-    Catalog, Connector, ConnectorError, Coverage, Observation, Provider, Resource, Scope,
+    Catalog, Connector, ConnectorError, Coverage, Creator, CreatorLookup, CreatorStatus,
+    LookupTarget, Observation, Provider, Resource, Scope,
 };
 use futures::stream::{self, BoxStream, StreamExt};
 use serde_json::{Value, json};
@@ -171,6 +172,7 @@ pub const REQUIRED_ACTIONS: &[&str] = &[
     "Microsoft.ServiceBus/namespaces/read",
     "Microsoft.ServiceBus/namespaces/disasterRecoveryConfigs/read",
     "Microsoft.AppConfiguration/configurationStores/replicas/read",
+    crate::activity_log::READ_ACTION,
 ];
 
 /// The Resource Graph query: every resource with what the model needs.
@@ -1067,5 +1069,28 @@ impl Connector for AzureConnector {
         stream::once(self.scope_inventory(scope))
             .flat_map(|items| stream::iter(items.into_iter().map(Ok)))
             .boxed()
+    }
+
+    /// The subscription's Activity Log: one list call per resource (see
+    /// [`activity_log`](crate::activity_log)).
+    async fn creators(&self, scope: &Scope, targets: &[LookupTarget]) -> CreatorLookup {
+        if !self.cfg.creator_lookup {
+            return CreatorLookup {
+                creators: targets
+                    .iter()
+                    .map(|t| {
+                        Creator::unknown(
+                            Provider::Azure,
+                            t.resource_id.clone(),
+                            CreatorStatus::NotLookedUp,
+                            "activity-log",
+                            "creator_lookup = false for this source",
+                        )
+                    })
+                    .collect(),
+                coverage: Vec::new(),
+            };
+        }
+        crate::activity_log::lookup(&self.arm, &scope.id, targets, chrono::Utc::now()).await
     }
 }

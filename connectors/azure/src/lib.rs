@@ -24,9 +24,13 @@
 //!   (401/403), `not-enabled` (resource provider not registered), `throttled` (429
 //!   retries exhausted) or `error`. A failure is never reported as "no resources".
 //!
+//! Who created a resource the scan asks about comes from the subscription's Activity
+//! Log ([`activity_log`], through `Connector::creators`).
+//!
 //! [`Observation::ResourceGroup`]: cloudcensus_core::Observation::ResourceGroup
 //! [`Coverage`]: cloudcensus_core::Coverage
 
+pub mod activity_log;
 mod arm;
 mod blob;
 pub mod config;

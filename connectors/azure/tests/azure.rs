@@ -6,11 +6,16 @@
 //!   pages) through `cloudcensus-faultproxy` in front of the Resource Manager mock.
 //! * `replicas`: services that keep data in a second region, with fixtures that follow
 //!   Microsoft's published examples (`tests/fixtures/arm/README.md`).
+//! * `activity_log`: creator lookups through the Activity Log against the same kind of
+//!   mock, with payloads that follow Microsoft's published example.
 //! * `azurite`: blob containers through the official storage crate against Azurite,
 //!   started by `scripts/test` (`CLOUDCENSUS_TEST_AZURITE`).
 
 #[path = "azure/common.rs"]
 mod common;
+
+#[path = "azure/activity_log.rs"]
+mod activity_log;
 
 #[path = "azure/arm_scan.rs"]
 mod arm_scan;

@@ -12,7 +12,7 @@ use cloudcensus_core::Catalog;
 use cloudcensus_core::retry::{Attempt, Jitter, RetryPolicy};
 use tokio::sync::Semaphore;
 
-use crate::error::ApiFailure;
+use crate::error::{ApiFailure, classify_http, error_chain, timeout, transport};
 
 /// Shared per-connector call context.
 pub(crate) struct Ctx {
@@ -103,4 +103,51 @@ pub(crate) fn timestamp(
 ) -> Option<chrono::DateTime<chrono::Utc>> {
     let ts = ts?;
     chrono::DateTime::from_timestamp(ts.seconds(), u32::try_from(ts.nanos()).unwrap_or(0))
+}
+
+/// Sends one request of a Google JSON API (with the credentials' headers when there are
+/// any) and decodes the answer; an error answer or transport failure is classified for
+/// the shared retry layer. `what` names the expected answer in a decode error.
+pub(crate) async fn send_json<T: serde::de::DeserializeOwned>(
+    service: &str,
+    what: &str,
+    credentials: Option<&google_cloud_auth::credentials::Credentials>,
+    mut req: reqwest::RequestBuilder,
+) -> Attempt<T, ApiFailure> {
+    use google_cloud_auth::credentials::CacheableResource;
+    if let Some(creds) = credentials {
+        match creds.headers(http::Extensions::new()).await {
+            Ok(CacheableResource::New { data, .. }) => req = req.headers(data),
+            Ok(CacheableResource::NotModified) => {}
+            Err(e) if e.is_transient() => return transport(service, format!("credentials: {e}")),
+            Err(e) => {
+                return Attempt::Fail(ApiFailure::error(format!("{service}: credentials: {e}")));
+            }
+        }
+    }
+    let resp = match req.send().await {
+        Ok(r) => r,
+        Err(e) if e.is_timeout() => return timeout(service),
+        Err(e) => return transport(service, error_chain(&e)),
+    };
+    let status = resp.status();
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let body = match resp.bytes().await {
+        Ok(b) => b,
+        Err(e) if e.is_timeout() => return timeout(service),
+        Err(e) => return transport(service, error_chain(&e)),
+    };
+    if !status.is_success() {
+        return classify_http(service, status.as_u16(), retry_after.as_deref(), &body);
+    }
+    match serde_json::from_slice(&body) {
+        Ok(v) => Attempt::Done(v),
+        Err(e) => Attempt::Fail(ApiFailure::error(format!(
+            "{service}: unexpected {what} ({e})"
+        ))),
+    }
 }

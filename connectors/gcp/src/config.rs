@@ -17,6 +17,8 @@ pub const DEFAULT_ASSET_ENDPOINT: &str = "https://cloudasset.googleapis.com";
 pub const DEFAULT_RESOURCEMANAGER_ENDPOINT: &str = "https://cloudresourcemanager.googleapis.com";
 /// Production endpoint of the Cloud Storage JSON API.
 pub const DEFAULT_STORAGE_ENDPOINT: &str = "https://storage.googleapis.com";
+/// Production endpoint of the Cloud Logging API (creator lookups).
+pub const DEFAULT_LOGGING_ENDPOINT: &str = "https://logging.googleapis.com";
 
 /// One Google Cloud source (`[[gcp]]` in the scan configuration).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -45,6 +47,10 @@ pub struct GcpSourceConfig {
     /// `https://cloudresourcemanager.googleapis.com`.
     #[serde(default)]
     pub resourcemanager_endpoint: Option<String>,
+    /// Cloud Logging API endpoint, for creator lookups in the Admin Activity audit log.
+    /// Default `https://logging.googleapis.com`.
+    #[serde(default)]
+    pub logging_endpoint: Option<String>,
     /// Upper bound on API requests this source has in flight at once. Default 8.
     #[serde(default = "default_max_concurrency")]
     pub max_concurrency: usize,
@@ -182,6 +188,7 @@ impl GcpSourceConfig {
             storage_endpoint: None,
             asset_endpoint: None,
             resourcemanager_endpoint: None,
+            logging_endpoint: None,
             max_concurrency: DEFAULT_MAX_CONCURRENCY,
             request_timeout_secs: DEFAULT_REQUEST_TIMEOUT_SECS,
             max_attempts: default_max_attempts(),
@@ -220,6 +227,7 @@ impl GcpSourceConfig {
             ("storage_endpoint", &self.storage_endpoint),
             ("asset_endpoint", &self.asset_endpoint),
             ("resourcemanager_endpoint", &self.resourcemanager_endpoint),
+            ("logging_endpoint", &self.logging_endpoint),
         ] {
             if let Some(v) = value
                 && let Err(e) = check_endpoint(v)

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use cloudcensus_core::connector::Result;
 use cloudcensus_core::retry::{ClockJitter, Jitter, RetryPolicy};
 use cloudcensus_core::{
-    Catalog, Connector, ConnectorError, Coverage, Observation, Provider, Resource, Scope,
+    Catalog, Connector, ConnectorError, Coverage, Creator, CreatorLookup, CreatorStatus,
+    LookupTarget, Observation, Provider, Resource, Scope,
 };
 use futures::StreamExt;
 use futures::stream::BoxStream;
@@ -18,12 +19,13 @@ use google_cloud_resourcemanager_v3::client::{Folders, Projects};
 use tokio::sync::Semaphore;
 
 use crate::api::Ctx;
+use crate::audit_log::{LoggingClient, Pacer};
 use crate::config::{
-    CredentialsKind, DEFAULT_ASSET_ENDPOINT, DEFAULT_RESOURCEMANAGER_ENDPOINT, GcpSourceConfig,
-    ScopeSpec, resolve_storage_endpoint,
+    CredentialsKind, DEFAULT_ASSET_ENDPOINT, DEFAULT_LOGGING_ENDPOINT,
+    DEFAULT_RESOURCEMANAGER_ENDPOINT, GcpSourceConfig, ScopeSpec, resolve_storage_endpoint,
 };
 use crate::storage::StorageClient;
-use crate::{asset, auth, projects, storage};
+use crate::{asset, audit_log, auth, projects, storage};
 
 /// A connected Google Cloud source. Build it with [`connect`].
 pub struct GcpConnector {
@@ -36,6 +38,8 @@ pub struct GcpConnector {
     projects: Projects,
     folders: Folders,
     storage: StorageClient,
+    logging: LoggingClient,
+    creator_lookup: bool,
     discovered: Mutex<Discovered>,
 }
 
@@ -125,6 +129,17 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         .timeout(attempt_timeout)
         .build()
         .map_err(|e| other("Cloud Storage", &e))?;
+    let logging = LoggingClient {
+        http: http.clone(),
+        endpoint: cfg
+            .logging_endpoint
+            .as_deref()
+            .unwrap_or(DEFAULT_LOGGING_ENDPOINT)
+            .trim_end_matches('/')
+            .to_string(),
+        credentials: (cfg.credentials == CredentialsKind::Adc).then(|| creds.clone()),
+        pacer: Pacer::new(audit_log::REQUEST_INTERVAL),
+    };
     let storage = StorageClient {
         http,
         endpoint: storage_endpoint,
@@ -148,6 +163,8 @@ pub async fn connect(cfg: &GcpSourceConfig) -> Result<GcpConnector> {
         projects,
         folders,
         storage,
+        logging,
+        creator_lookup: cfg.creator_lookup,
         discovered: Mutex::new(Discovered::default()),
     })
 }
@@ -162,6 +179,13 @@ impl GcpConnector {
     /// Replaces the jitter source of the backoff (tests use a fixed one).
     pub fn with_jitter(mut self, jitter: Arc<dyn Jitter>) -> Self {
         self.ctx.jitter = jitter;
+        self
+    }
+
+    /// Replaces the spacing of Cloud Logging requests (default one second: the
+    /// `entries.list` quota is 60 a minute). Tests use a shorter one.
+    pub fn with_logging_interval(mut self, interval: Duration) -> Self {
+        self.logging.pacer = Pacer::new(interval);
         self
     }
 
@@ -341,6 +365,37 @@ impl Connector for GcpConnector {
 
     fn discovery_coverage(&self) -> Vec<Coverage> {
         self.lock().containers.clone()
+    }
+
+    /// The project's Admin Activity audit log (see [`audit_log`](crate::audit_log)).
+    async fn creators(&self, scope: &Scope, targets: &[LookupTarget]) -> CreatorLookup {
+        if !self.creator_lookup {
+            return CreatorLookup {
+                creators: targets
+                    .iter()
+                    .map(|t| {
+                        Creator::unknown(
+                            Provider::Gcp,
+                            t.resource_id.clone(),
+                            CreatorStatus::NotLookedUp,
+                            "audit-log",
+                            "creator_lookup = false for this source",
+                        )
+                    })
+                    .collect(),
+                coverage: Vec::new(),
+            };
+        }
+        let number = self.lock().numbers.get(&scope.id).cloned();
+        audit_log::lookup(
+            &self.ctx,
+            &self.logging,
+            &scope.id,
+            number.as_deref(),
+            targets,
+            chrono::Utc::now(),
+        )
+        .await
     }
 }
 

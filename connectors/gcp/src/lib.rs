@@ -13,9 +13,14 @@
 //! The official `google-cloud-*` crates are used where they fit: `google-cloud-auth`
 //! (credentials), `google-cloud-asset-v1` and `google-cloud-resourcemanager-v3` (REST).
 //! Bucket listing uses the JSON API directly; see the `storage` module for why.
+//!
+//! Who created a resource the scan asks about comes from the project's Admin Activity
+//! audit log through Cloud Logging `entries.list` ([`audit_log`], through
+//! `Connector::creators`).
 
 mod api;
 mod asset;
+pub mod audit_log;
 mod auth;
 mod config;
 mod connector;

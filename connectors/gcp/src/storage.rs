@@ -19,11 +19,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use cloudcensus_core::retry::Attempt;
 use cloudcensus_core::{Category, Provider, Resource};
-use google_cloud_auth::credentials::{CacheableResource, Credentials};
+use google_cloud_auth::credentials::Credentials;
 use serde::Deserialize;
 
 use crate::api::{Ctx, failed_page, next_token};
-use crate::error::{ApiFailure, classify_http, error_chain, timeout, transport};
+use crate::error::ApiFailure;
 
 /// Service name in coverage entries.
 pub(crate) const SERVICE: &str = "storage";
@@ -127,42 +127,13 @@ async fn fetch_page(
             q.append_pair("pageToken", token);
         }
     }
-    let mut req = client.http.get(url);
-    if let Some(creds) = &client.credentials {
-        match creds.headers(http::Extensions::new()).await {
-            Ok(CacheableResource::New { data, .. }) => req = req.headers(data),
-            Ok(CacheableResource::NotModified) => {}
-            Err(e) if e.is_transient() => return transport(SERVICE, format!("credentials: {e}")),
-            Err(e) => {
-                return Attempt::Fail(ApiFailure::error(format!("storage: credentials: {e}")));
-            }
-        }
-    }
-    let resp = match req.send().await {
-        Ok(r) => r,
-        Err(e) if e.is_timeout() => return timeout(SERVICE),
-        Err(e) => return transport(SERVICE, error_chain(&e)),
-    };
-    let status = resp.status();
-    let retry_after = resp
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let body = match resp.bytes().await {
-        Ok(b) => b,
-        Err(e) if e.is_timeout() => return timeout(SERVICE),
-        Err(e) => return transport(SERVICE, error_chain(&e)),
-    };
-    if !status.is_success() {
-        return classify_http(SERVICE, status.as_u16(), retry_after.as_deref(), &body);
-    }
-    match serde_json::from_slice(&body) {
-        Ok(list) => Attempt::Done(list),
-        Err(e) => Attempt::Fail(ApiFailure::error(format!(
-            "storage: unexpected bucket list response ({e})"
-        ))),
-    }
+    crate::api::send_json(
+        SERVICE,
+        "bucket list response",
+        client.credentials.as_ref(),
+        client.http.get(url),
+    )
+    .await
 }
 
 fn to_resource(ctx: &Ctx, project_id: &str, b: Bucket) -> Resource {

@@ -34,6 +34,7 @@ pub fn local_config(scope: &str, api: &str, storage: &str) -> GcpSourceConfig {
     cfg.asset_endpoint = Some(api.to_string());
     cfg.resourcemanager_endpoint = Some(api.to_string());
     cfg.storage_endpoint = Some(storage.to_string());
+    cfg.logging_endpoint = Some(api.to_string());
     cfg.max_concurrency = 4;
     cfg
 }
@@ -48,13 +49,15 @@ pub fn test_retry() -> RetryPolicy {
     }
 }
 
-/// Connects with the test retry policy and fixed jitter.
+/// Connects with the test retry policy, fixed jitter and Cloud Logging requests 5 ms
+/// apart (the production spacing of one second is tested apart).
 pub async fn connect(cfg: &GcpSourceConfig) -> GcpConnector {
     cloudcensus_gcp::connect(cfg)
         .await
         .expect("connect")
         .with_retry_policy(test_retry())
         .with_jitter(Arc::new(FixedJitter(0.5)))
+        .with_logging_interval(Duration::from_millis(5))
 }
 
 /// Collects a scope's inventory into resources and coverage.
