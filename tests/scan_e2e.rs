@@ -205,6 +205,62 @@ async fn arm_mock() -> MockServer {
                 "locations": [brazil]}}]}),
     )
     .await;
+    // The Activity Log (ActivityLogs_List, as in Microsoft's GetActivityLogsFiltered
+    // example): who created the Cosmos DB account, the only unregistered data-bearing
+    // resource; any other resource asked about has no write in the window.
+    let cosmos = arm_id(
+        "rg-web",
+        "Microsoft.DocumentDB/databaseAccounts",
+        "cosmos-br",
+    );
+    let when = (chrono::Utc::now() - chrono::Duration::days(12))
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let event = |status: &str, event_name: &str| {
+        json!({
+            "authorization": {"action": "Microsoft.DocumentDB/databaseAccounts/write", "scope": cosmos},
+            "caller": "m.bakker@minvz.example",
+            "category": {"value": "Administrative", "localizedValue": "Administrative"},
+            "claims": {"name": "M. Bakker", "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "m.bakker@minvz.example"},
+            "correlationId": "5d5d5d5d-0000-4000-8000-000000000001",
+            "eventDataId": format!("e{status}"),
+            "eventName": {"value": event_name, "localizedValue": event_name},
+            "id": format!("{cosmos}/events/e{status}/ticks/638960000000000000"),
+            "level": "Informational",
+            "resourceGroupName": "rg-web",
+            "resourceProviderName": {"value": "Microsoft.DocumentDB", "localizedValue": "Microsoft.DocumentDB"},
+            "resourceId": cosmos,
+            "resourceType": {"value": "Microsoft.DocumentDB/databaseAccounts", "localizedValue": "Microsoft.DocumentDB/databaseAccounts"},
+            "operationId": "5d5d5d5d-0000-4000-8000-000000000001",
+            "operationName": {"value": "Microsoft.DocumentDB/databaseAccounts/write", "localizedValue": "Update Cosmos DB account"},
+            "properties": {"statusCode": "Created"},
+            "status": {"value": status, "localizedValue": status},
+            "subStatus": {"value": "Created", "localizedValue": "Created (HTTP Status Code: 201)"},
+            "eventTimestamp": when,
+            "submissionTimestamp": when,
+            "subscriptionId": SUB,
+            "tenantId": "0c0c0c0c-eeee-4eee-8eee-000000000003"
+        })
+    };
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Insights/eventtypes/management/values"
+        )))
+        .and(wiremock::matchers::query_param_contains(
+            "$filter",
+            "cosmos-br",
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"value": [event("Succeeded", "EndRequest"), event("Started", "BeginRequest")]}),
+        ))
+        .mount(&s)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Insights/eventtypes/management/values"
+        )))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"value": []})))
+        .mount(&s)
+        .await;
     s
 }
 
@@ -231,6 +287,12 @@ async fn gcp_mock() -> MockServer {
         ]}),
     )
     .await;
+    // Cloud Logging entries.list: the audit log holds no create call of what is asked.
+    Mock::given(method("POST"))
+        .and(path("/v2/entries:list"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&s)
+        .await;
     s
 }
 
@@ -273,6 +335,7 @@ scope = "projects/{PROJECT}"
 credentials = "anonymous"
 asset_endpoint = "{gcp_api}"
 resourcemanager_endpoint = "{gcp_api}"
+logging_endpoint = "{gcp_api}"
 storage_endpoint = "{gcs}"
 max_concurrency = 2
 "#
@@ -664,6 +727,43 @@ async fn scan_of_azure_and_gcp_stores_the_exact_estate_and_finds_unregistered_an
         with_code("CB-UNKNOWN-ID"),
         BTreeSet::from([id_of("vm-batch")])
     );
+    // Who created them: the Activity Log names the Cosmos DB account's creator; the VM in
+    // Hong Kong has no write in the last 90 days; the Google VM dates from before the
+    // Admin Activity log's 400 days (no request needed).
+    let unreg = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "unregistered".into(),
+            "--format".into(),
+            "json".into(),
+        ],
+        vec![],
+    )
+    .await;
+    assert!(unreg.status.success(), "{}", text(&unreg.stderr));
+    let unreg: Value = serde_json::from_slice(&unreg.stdout).unwrap();
+    let creator_of = |name: &str| -> (String, String) {
+        let r = unreg
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not listed: {unreg:#}"));
+        (
+            r["creator"].as_str().unwrap().to_string(),
+            r["creator_source"].as_str().unwrap().to_string(),
+        )
+    };
+    assert_eq!(
+        creator_of("cosmos-br"),
+        (
+            "m.bakker@minvz.example".to_string(),
+            "activity-log:Microsoft.DocumentDB/databaseAccounts/write".to_string()
+        )
+    );
+    assert_eq!(creator_of("vm-web").0, "unknown (older than 90 days)");
+    assert_eq!(creator_of("vm-batch").0, "unknown (older than 400 days)");
     let ours_ids: BTreeSet<String> = resources
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_string())
@@ -1158,6 +1258,29 @@ async fn scan_of_aws_via_moto_places_s3_traps_and_replicas_and_finds_unregistere
         "warehouse",
         None,
     );
+    // moto has no CloudTrail LookupEvents either: the event-history mock knows who created
+    // the untagged bucket (in its own region, eu-central-1); the
+    // warehouse's creation is older than the history.
+    let trail = cloudcensus_faultproxy::cloudtrail::CloudTrailMock::start(50)
+        .await
+        .unwrap();
+    let p = format!("cc{account}");
+    let created = chrono::Utc::now() - chrono::Duration::days(3);
+    let creator = cloudcensus_faultproxy::cloudtrail::Identity::AssumedRole {
+        account: account.to_string(),
+        role: "AWSReservedSSO_Ontwikkelaar_5e1f".to_string(),
+        session: "p.dekker@minvz.example".to_string(),
+    };
+    trail.add(
+        "eu-central-1",
+        cloudcensus_faultproxy::cloudtrail::TrailEvent::new(
+            "CreateBucket",
+            "s3.amazonaws.com",
+            created,
+            creator.clone(),
+        )
+        .resource("AWS::S3::Bucket", &format!("{p}-untagged")),
+    );
     std::fs::write(
         dir.path().join("cloudcensus.toml"),
         format!(
@@ -1169,10 +1292,11 @@ max_concurrency = 8
 [[aws]]
 name = "moto"
 endpoint_url = "{moto}"
-endpoint_urls = {{ cloudcontrol = "{cloudcontrol}" }}
+endpoint_urls = {{ cloudcontrol = "{cloudcontrol}", cloudtrail = "{cloudtrail}" }}
 regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south-2"]
 "#,
-            cloudcontrol = cloud_control.url()
+            cloudcontrol = cloud_control.url(),
+            cloudtrail = trail.url()
         ),
     )
     .unwrap();
@@ -1230,7 +1354,6 @@ regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south
             .unwrap_or_else(|| panic!("{name} not in the scan"))
             .clone()
     };
-    let p = format!("cc{account}");
     assert_eq!(
         find(&format!("{p}-legacy-eu"))["location"],
         "eu-west-1",
@@ -1304,4 +1427,87 @@ regions = ["eu-west-1", "eu-central-1", "us-east-1", "ap-southeast-2", "eu-south
     );
     // Tags naming activities the register lacks (VA-0003, VA-0005…) are reported.
     assert!(f.iter().any(|x| x["code"] == "CB-UNKNOWN-ID"));
+
+    // Who created them: CloudTrail's answer for the untagged bucket, "older than 90
+    // days" for the warehouse whose creation the history no longer holds; every
+    // unregistered resource has an answer.
+    let unregistered = |args: Vec<String>| async {
+        let out = run(args, vec![]).await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    let args = vec![
+        "--config".to_string(),
+        s(&config).to_string(),
+        "unregistered".to_string(),
+        "--format".to_string(),
+        "json".to_string(),
+    ];
+    let rows = unregistered(args.clone()).await;
+    let row = |rows: &Value, name: &str| -> Value {
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap_or_else(|| panic!("{name} not unregistered: {rows:#}"))
+            .clone()
+    };
+    let untagged = row(&rows, &format!("{p}-untagged"));
+    assert_eq!(
+        untagged["creator"],
+        format!(
+            "arn:aws:sts::{account}:assumed-role/AWSReservedSSO_Ontwikkelaar_5e1f/p.dekker@minvz.example"
+        )
+    );
+    assert_eq!(untagged["creator_source"], "cloudtrail:CreateBucket");
+    assert!(untagged["created"].is_string(), "{untagged:#}");
+    for r in rows.as_array().unwrap() {
+        assert!(
+            r["creator"].as_str().is_some_and(|c| !c.trim().is_empty()),
+            "a blank creator: {r:#}"
+        );
+    }
+    assert_eq!(
+        row(&rows, "warehouse")["creator"],
+        "unknown (older than 90 days)"
+    );
+    // A second scan keeps the final answers instead of asking CloudTrail again (the
+    // resources without one, moto's new buckets with no event, are asked again).
+    let calls = trail.calls().len();
+    assert!(calls > 0);
+    let again = run(
+        vec![
+            "--config".into(),
+            s(&config).into(),
+            "scan".into(),
+            "--quiet".into(),
+            "--period".into(),
+            "2026-12".into(),
+        ],
+        env.clone(),
+    )
+    .await;
+    assert!(
+        matches!(again.status.code(), Some(0) | Some(3)),
+        "{}",
+        text(&again.stderr)
+    );
+    let untagged_name = format!("{p}-untagged");
+    let asked_again: Vec<_> = trail.calls()[calls..]
+        .iter()
+        .filter(|c| {
+            c.attribute
+                .as_ref()
+                .is_some_and(|(_, v)| v.contains(&untagged_name))
+        })
+        .cloned()
+        .collect();
+    assert!(asked_again.is_empty(), "asked again: {asked_again:?}");
+    let rows = unregistered(args).await;
+    let kept = row(&rows, &untagged_name);
+    assert_eq!(kept["creator"], untagged["creator"]);
+    assert_eq!(
+        kept["created"], untagged["created"],
+        "the same answer, kept"
+    );
 }

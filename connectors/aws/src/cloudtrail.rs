@@ -276,13 +276,25 @@ impl Job {
         )
     }
 
+    /// No creation event in the history. Without a creation time that means the
+    /// resource is older than the history; with one inside it (older ones are answered
+    /// without a call), "older" would contradict the inventory, so the answer says so
+    /// (the same rule as the Azure and Google lookups).
     fn older(&self) -> Creator {
-        Creator::older_than(
-            Provider::Aws,
-            self.id.clone(),
-            "cloudtrail:LookupEvents",
-            RETENTION_DAYS,
-        )
+        match self.not_after {
+            Some(t) => self.failed(format!(
+                "no creation event in the last {RETENTION_DAYS} days of CloudTrail event \
+                 history, although the inventory dates the resource {} (created through \
+                 another region's endpoint, or the date is a later start)",
+                (t - chrono::Duration::minutes(CREATED_AT_SLACK_MINUTES)).format("%Y-%m-%d")
+            )),
+            None => Creator::older_than(
+                Provider::Aws,
+                self.id.clone(),
+                "cloudtrail:LookupEvents",
+                RETENTION_DAYS,
+            ),
+        }
     }
 }
 
