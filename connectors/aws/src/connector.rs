@@ -49,6 +49,10 @@ pub struct AwsConnector {
     pub(crate) scope_notes: Mutex<HashMap<String, Vec<Coverage>>>,
     /// `sts:AssumeRole` requests made so far (first sessions and refreshes).
     pub(crate) assume_role_requests: Arc<AtomicUsize>,
+    /// Inventory jobs (a bucket, a region × service, a Cloud Control type × region) in
+    /// flight across every account of this source: accounts are listed side by side, and
+    /// together they stay within `max_concurrency`.
+    pub(crate) jobs: Arc<tokio::sync::Semaphore>,
     /// Spaces CloudTrail `LookupEvents` requests to the service's limit per (account,
     /// region), across every creator lookup of this connector.
     pub(crate) trail_pacer: crate::cloudtrail::Pacer,
@@ -159,6 +163,7 @@ pub async fn connect_with_sdk_config(
         home_region,
         scope_notes: Mutex::new(HashMap::new()),
         assume_role_requests: Arc::new(AtomicUsize::new(0)),
+        jobs: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrency.max(1))),
         trail_pacer: crate::cloudtrail::Pacer::new(crate::cloudtrail::REQUESTS_PER_SECOND),
     })
 }

@@ -203,6 +203,9 @@ impl AwsConnector {
             .map(|job| {
                 let sdk = &sdk;
                 async move {
+                    // The source's budget, shared with its other accounts' jobs (the
+                    // semaphore is never closed).
+                    let _permit = self.jobs.acquire().await.ok();
                     match job {
                         Job::Bucket(name) => self.bucket(account, sdk, &name).await,
                         Job::Region(svc, region) => {

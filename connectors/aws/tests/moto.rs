@@ -399,6 +399,44 @@ fn org_config(regions: &[&str]) -> AwsSourceConfig {
     cfg
 }
 
+/// Accounts are listed side by side, and together they stay within the source's
+/// `max_concurrency`: the Cloud Control mock (every type × region of three accounts is a
+/// job, 40 ms each) never sees more calls at once than that, and sees more than one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accounts_listed_side_by_side_share_the_sources_max_concurrency() {
+    let mgmt = fresh_account();
+    let _org = seed("organization", &mgmt);
+    let mock = cloudcensus_faultproxy::cloudcontrol::CloudControlMock::start(100)
+        .await
+        .unwrap();
+    mock.set_latency_ms(40);
+    let mut cfg = org_config(&["eu-west-1", "eu-central-1"]);
+    cfg.cloud_control = true;
+    cfg.endpoint_urls.insert("cloudcontrol".into(), mock.url());
+    cfg.max_concurrency = 3;
+    let conn = connect_with_sdk_config(&cfg, sdk_for(&mgmt).await)
+        .await
+        .unwrap();
+    let scopes = conn.scopes().await.unwrap();
+    assert_eq!(scopes.len(), 3);
+    // As the scan pipeline does: every account's inventory at once.
+    let listed = futures::future::join_all(scopes.iter().map(|s| scan(&conn, s))).await;
+    for (scope, (_, cov)) in scopes.iter().zip(&listed) {
+        assert!(
+            cov.iter()
+                .any(|c| c.service.starts_with("cloudcontrol:")
+                    && c.status == CoverageStatus::Scanned),
+            "{}: {cov:?}",
+            scope.id
+        );
+    }
+    let most = mock.proxy().max_in_flight();
+    assert!(
+        (2..=3).contains(&most),
+        "Cloud Control calls in flight at once: {most} (max_concurrency = 3)"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organization_accounts_are_scopes_with_ou_path_tags_and_assumed_role_inventory() {
     let mgmt = fresh_account();

@@ -198,6 +198,26 @@ impl Rule {
 struct State {
     rules: Mutex<Vec<Arc<Rule>>>,
     seen: Mutex<Vec<Request>>,
+    /// Requests being answered now, and the most at once so far.
+    in_flight: std::sync::atomic::AtomicUsize,
+    max_in_flight: std::sync::atomic::AtomicUsize,
+}
+
+/// Counts one request as in flight while it lives.
+struct InFlight<'a>(&'a State);
+
+impl<'a> InFlight<'a> {
+    fn enter(state: &'a State) -> Self {
+        let n = state.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        state.max_in_flight.fetch_max(n, Ordering::SeqCst);
+        InFlight(state)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// The running proxy. Dropping it stops accepting connections.
@@ -277,6 +297,11 @@ impl FaultProxy {
             .sum()
     }
 
+    /// The most requests the proxy was answering at the same moment.
+    pub fn max_in_flight(&self) -> usize {
+        self.state.max_in_flight.load(Ordering::SeqCst)
+    }
+
     /// Every request the proxy has read, in order.
     pub fn requests(&self) -> Vec<Request> {
         lock(&self.state.seen).clone()
@@ -311,6 +336,7 @@ async fn serve(
             return Ok(());
         };
         lock(&state.seen).push(req.clone());
+        let _in_flight = InFlight::enter(&state);
         let rule = lock(&state.rules).iter().find(|r| r.claim(&req)).cloned();
         let fault = rule.map(|r| r.fault.clone());
         match fault {
