@@ -192,6 +192,21 @@ pub const OWNER_HINT_KEYS: &[&str] = &[
     "afdeling",
 ];
 
+/// A creator as the sheet shows it: the principal as it is; in Dutch, the `unknown (…)`
+/// answers in Dutch too (a provider's error text in the reason stays as it came).
+fn creator_label(lang: Lang, creator: &str) -> String {
+    match (lang, creator.strip_prefix("unknown (")) {
+        (Lang::Nl, Some(why)) => {
+            let why = why
+                .replace("older than ", "ouder dan ")
+                .replace(" days)", " dagen)")
+                .replace("not looked up", "niet opgezocht");
+            format!("onbekend ({why}")
+        }
+        _ => creator.to_string(),
+    }
+}
+
 fn l(lang: Lang, nl: &str, en: &str) -> String {
     match lang {
         Lang::Nl => nl.to_string(),
@@ -895,7 +910,7 @@ pub fn produce(
                     Cell::text(&r.name),
                     Cell::text(&r.id),
                     Cell::text(&r.owner_hints),
-                    Cell::text(&r.creator),
+                    Cell::text(creator_label(lang, &r.creator)),
                     r.created.map_or(Cell::Empty, Cell::DateTime),
                     Cell::Date(seen.first),
                     Cell::Date(seen.last),
@@ -1234,4 +1249,27 @@ pub fn monthly_severities(d: &ReportData<'_>) -> Vec<(String, BTreeMap<Severity,
         .iter()
         .map(|s| (s.period.clone(), s.severities.clone()))
         .collect()
+}
+
+#[cfg(test)]
+mod creator_label_tests {
+    use super::*;
+
+    #[test]
+    fn a_dutch_sheet_says_why_a_creator_is_unknown_in_dutch_and_keeps_principals_as_they_are() {
+        assert_eq!(
+            creator_label(Lang::Nl, "unknown (older than 90 days)"),
+            "onbekend (ouder dan 90 dagen)"
+        );
+        assert_eq!(
+            creator_label(Lang::Nl, "unknown (not looked up)"),
+            "onbekend (niet opgezocht)"
+        );
+        assert_eq!(
+            creator_label(Lang::En, "unknown (older than 90 days)"),
+            "unknown (older than 90 days)"
+        );
+        let arn = "arn:aws:sts::1:assumed-role/R/unknown (x)";
+        assert_eq!(creator_label(Lang::Nl, arn), arn);
+    }
 }
