@@ -258,7 +258,10 @@ fn island(input: &PageInput<'_>, texts: &Texts) -> Result<String> {
                 st.id(&u.name),
                 st.id(&u.resource_id),
                 st.id(&u.owner_hints),
-                st.id(&u.creator),
+                st.id(&crate::report::sheets::creator_label(
+                    input.ctx.lang,
+                    &u.creator,
+                )),
             ]
         })
         .collect();

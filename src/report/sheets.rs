@@ -194,7 +194,7 @@ pub const OWNER_HINT_KEYS: &[&str] = &[
 
 /// A creator as the sheet shows it: the principal as it is; in Dutch, the `unknown (…)`
 /// answers in Dutch too (a provider's error text in the reason stays as it came).
-fn creator_label(lang: Lang, creator: &str) -> String {
+pub(crate) fn creator_label(lang: Lang, creator: &str) -> String {
     match (lang, creator.strip_prefix("unknown (")) {
         (Lang::Nl, Some(why)) => {
             let why = why
