@@ -336,12 +336,16 @@ async fn serve(
             return Ok(());
         };
         lock(&state.seen).push(req.clone());
-        let _in_flight = InFlight::enter(&state);
+        // A request stops counting as in flight once its answer is ready, before it is
+        // written: a client that has read the answer may send its next request at once,
+        // and it must not be counted alongside this one.
+        let in_flight = InFlight::enter(&state);
         let rule = lock(&state.rules).iter().find(|r| r.claim(&req)).cloned();
         let fault = rule.map(|r| r.fault.clone());
         match fault {
             None => {
                 let resp = forward(&upstream, &raw).await;
+                drop(in_flight);
                 conn.write_all(&resp).await?;
             }
             Some(Fault::Respond(r)) => {
@@ -350,6 +354,7 @@ async fn serve(
                     tokio::time::sleep(Duration::from_millis(ms.into())).await;
                 }
                 let (status, headers, body) = (r.0)(&req);
+                drop(in_flight);
                 write_answer(&mut conn, status, &headers, &body).await?;
             }
             Some(Fault::Status {
@@ -357,6 +362,7 @@ async fn serve(
                 headers,
                 body,
             }) => {
+                drop(in_flight);
                 write_answer(&mut conn, status, &headers, &body).await?;
             }
             Some(Fault::Reset) => {
@@ -365,6 +371,7 @@ async fn serve(
             }
             Some(Fault::ResetMidResponse) => {
                 let resp = forward(&upstream, &raw).await;
+                drop(in_flight);
                 conn.write_all(&resp[..resp.len() / 2]).await?;
                 conn.flush().await?;
                 conn.set_zero_linger()?;
@@ -380,10 +387,12 @@ async fn serve(
             Some(Fault::Delay(d)) => {
                 tokio::time::sleep(d).await;
                 let resp = forward(&upstream, &raw).await;
+                drop(in_flight);
                 conn.write_all(&resp).await?;
             }
             Some(Fault::TruncateBody) => {
                 let resp = forward(&upstream, &raw).await;
+                drop(in_flight);
                 conn.write_all(&truncate(&resp)).await?;
             }
         }
