@@ -33,8 +33,7 @@
 //! history's 90 days is answered "older than 90 days" without a call.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::OnceLock;
 
 use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput;
 use aws_sdk_cloudtrail::types::{Event, LookupAttribute, LookupAttributeKey, Resource};
@@ -199,42 +198,9 @@ fn table() -> &'static Result<Table, String> {
     })
 }
 
-/// When the last request of one (account, region) was let go.
-type Slot = Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>;
-
 /// Spaces `LookupEvents` requests per (account, region) at least `1 / rate` apart,
-/// across every lookup of one connector. Waiters queue in arrival order.
-#[derive(Debug)]
-pub(crate) struct Pacer {
-    interval: Duration,
-    slots: Mutex<HashMap<(String, String), Slot>>,
-}
-
-impl Pacer {
-    /// A pacer allowing `per_second` requests per second per key.
-    pub(crate) fn new(per_second: u32) -> Self {
-        Pacer {
-            interval: Duration::from_secs(1) / per_second.max(1),
-            slots: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Waits until a request for (`account`, `region`) may be sent, and claims the slot.
-    pub(crate) async fn wait(&self, account: &str, region: &str) {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-            slots
-                .entry((account.to_string(), region.to_string()))
-                .or_default()
-                .clone()
-        };
-        let mut last = slot.lock().await;
-        if let Some(t) = *last {
-            tokio::time::sleep_until(t + self.interval).await;
-        }
-        *last = Some(tokio::time::Instant::now());
-    }
-}
+/// across every lookup of one connector (key `account/region`).
+pub(crate) use cloudcensus_core::retry::Pacer;
 
 /// One resource to look up in one region.
 struct Job {
@@ -653,7 +619,9 @@ impl AwsConnector {
                 code: None,
                 message: format!("{OP}: {e}"),
             })?;
-        self.trail_pacer.wait(r.account, r.region).await;
+        self.trail_pacer
+            .wait(&format!("{}/{}", r.account, r.region))
+            .await;
         r.calls += 1;
         let out = r
             .client
@@ -791,6 +759,8 @@ impl AwsConnector {
 mod tests {
     use super::*;
     use aws_sdk_cloudtrail::types::Resource as TrailResource;
+    use std::sync::Arc;
+    use std::time::Duration;
 
     fn kind(ty: &str) -> &'static CreateEvents {
         table().as_ref().unwrap().get(ty).unwrap()
@@ -973,7 +943,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_pacer_spaces_requests_per_account_and_region_and_not_across_them() {
-        let p = Arc::new(Pacer::new(REQUESTS_PER_SECOND));
+        let p = Arc::new(Pacer::per_second(REQUESTS_PER_SECOND));
         let t0 = tokio::time::Instant::now();
         let mut handles = Vec::new();
         for i in 0..6 {
@@ -984,7 +954,7 @@ mod tests {
                 "eu-central-1"
             };
             handles.push(tokio::spawn(async move {
-                p.wait("111122223333", region).await;
+                p.wait(&format!("111122223333/{region}")).await;
                 (region, tokio::time::Instant::now() - t0)
             }));
         }

@@ -164,7 +164,7 @@ pub async fn connect_with_sdk_config(
         scope_notes: Mutex::new(HashMap::new()),
         assume_role_requests: Arc::new(AtomicUsize::new(0)),
         jobs: Arc::new(tokio::sync::Semaphore::new(cfg.max_concurrency.max(1))),
-        trail_pacer: crate::cloudtrail::Pacer::new(crate::cloudtrail::REQUESTS_PER_SECOND),
+        trail_pacer: crate::cloudtrail::Pacer::per_second(crate::cloudtrail::REQUESTS_PER_SECOND),
     })
 }
 

@@ -8,13 +8,9 @@
 //! other AWS tests. Each test works in regions of its own for the same reason.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration as StdDuration;
 
-use aws_config::BehaviorVersion;
-use aws_credential_types::Credentials;
 use aws_types::SdkConfig;
-use aws_types::region::Region;
 use chrono::{DateTime, Duration, Utc};
 use cloudcensus_aws::{AwsConnector, AwsSourceConfig, Regions, connect_with_sdk_config};
 use cloudcensus_core::{
@@ -22,55 +18,17 @@ use cloudcensus_core::{
 };
 use cloudcensus_faultproxy::cloudtrail::{CloudTrailMock, CtError, Identity, TrailEvent};
 
-fn moto() -> String {
-    std::env::var("CLOUDCENSUS_TEST_MOTO").unwrap_or_else(|_| {
-        panic!(
-            "CLOUDCENSUS_TEST_MOTO is not set: run the AWS tests through ./scripts/test, \
-             which starts moto_server on 127.0.0.1 and exports its URL"
-        )
-    })
-}
+mod support;
+use support::moto;
 
-/// A fresh 12-digit account id per call, unique across test runs on one server.
+/// A fresh account id of this binary's range.
 fn fresh_account() -> String {
-    static N: AtomicU64 = AtomicU64::new(0);
-    let n = N.fetch_add(1, Ordering::SeqCst);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64;
-    format!("{:03}{:09}", 500 + n, t % 1_000_000_000)
+    support::fresh_account(500)
 }
 
-/// SDK configuration signed as `account` (moto links assumed-role credentials to the
-/// account in the role ARN).
+/// SDK configuration signed as `account`, in eu-west-1.
 async fn sdk_for(account: &str) -> SdkConfig {
-    let base = aws_config::defaults(BehaviorVersion::latest())
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .region(Region::new("eu-west-1"))
-        .endpoint_url(moto())
-        .load()
-        .await;
-    let c = aws_sdk_sts::Client::new(&base)
-        .assume_role()
-        .role_arn(format!("arn:aws:iam::{account}:role/cloudcensus-test"))
-        .role_session_name("cloudcensus-test")
-        .send()
-        .await
-        .expect("moto AssumeRole")
-        .credentials
-        .expect("credentials");
-    base.into_builder()
-        .credentials_provider(
-            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
-                c.access_key_id,
-                c.secret_access_key,
-                Some(c.session_token),
-                None,
-                "test",
-            )),
-        )
-        .build()
+    support::sdk_for(account, "eu-west-1").await
 }
 
 /// A connector for `account` whose CloudTrail calls go to `mock`, with quick retries

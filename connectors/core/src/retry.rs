@@ -5,9 +5,55 @@
 //! [`RetryPolicy::run`] decides how long to wait: the server's `Retry-After` when it
 //! gave one (capped), otherwise exponential backoff with full jitter. The random
 //! source is injectable so tests are deterministic.
+//!
+//! APIs with a published request rate (CloudTrail `LookupEvents`: 2/s per account and
+//! region; Cloud Logging `entries.list`: 60/min per project) are paced *before* they
+//! throttle, by one [`Pacer`] per connector.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+/// When the last request under one key was let go.
+type Slot = Arc<tokio::sync::Mutex<Option<tokio::time::Instant>>>;
+
+/// Spaces requests under the same key at least `interval` apart, across every caller
+/// sharing the pacer; waiters of one key queue in arrival order, keys do not wait for
+/// each other.
+#[derive(Debug)]
+pub struct Pacer {
+    interval: Duration,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl Pacer {
+    /// A pacer letting one request per key go every `interval`.
+    pub fn new(interval: Duration) -> Self {
+        Pacer {
+            interval,
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// A pacer allowing `per_second` requests per second per key.
+    pub fn per_second(per_second: u32) -> Self {
+        Pacer::new(Duration::from_secs(1) / per_second.max(1))
+    }
+
+    /// Waits until a request under `key` may be sent, and claims the slot.
+    pub async fn wait(&self, key: &str) {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+            slots.entry(key.to_string()).or_default().clone()
+        };
+        let mut last = slot.lock().await;
+        if let Some(t) = *last {
+            tokio::time::sleep_until(t + self.interval).await;
+        }
+        *last = Some(tokio::time::Instant::now());
+    }
+}
 
 /// What a single attempt produced.
 #[derive(Debug)]

@@ -85,30 +85,9 @@ pub fn coverage_service() -> String {
     format!("{LOOKUP_SERVICE_PREFIX}audit-log")
 }
 
-/// Spaces requests at least `interval` apart, across every caller sharing it.
-#[derive(Debug)]
-pub(crate) struct Pacer {
-    interval: Duration,
-    next: tokio::sync::Mutex<Option<tokio::time::Instant>>,
-}
-
-impl Pacer {
-    pub(crate) fn new(interval: Duration) -> Self {
-        Pacer {
-            interval,
-            next: tokio::sync::Mutex::new(None),
-        }
-    }
-
-    /// Waits for this caller's turn.
-    pub(crate) async fn wait(&self) {
-        let mut next = self.next.lock().await;
-        if let Some(at) = *next {
-            tokio::time::sleep_until(at).await;
-        }
-        *next = Some(tokio::time::Instant::now() + self.interval);
-    }
-}
+/// Spaces requests at least `interval` apart, across every caller sharing it (one key:
+/// the quota is the calling project's, whatever project is asked about).
+pub(crate) use cloudcensus_core::retry::Pacer;
 
 /// The Cloud Logging client of one connector.
 pub(crate) struct LoggingClient {
@@ -507,7 +486,7 @@ async fn list_entries(
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
                 async move {
-                    client.pacer.wait().await;
+                    client.pacer.wait("entries.list").await;
                     crate::api::send_json(
                         API,
                         "entries.list response",
@@ -795,7 +774,7 @@ mod tests {
         for _ in 0..3 {
             let p = p.clone();
             handles.push(tokio::spawn(async move {
-                p.wait().await;
+                p.wait("entries.list").await;
                 tokio::time::Instant::now()
             }));
         }
