@@ -63,6 +63,29 @@ enum Job {
     ),
 }
 
+/// The S3 clients of one account scan, one per scanned region, made once: a client per
+/// bucket cost its construction on every bucket. Clones share one client.
+struct S3Clients {
+    home: aws_sdk_s3::Client,
+    by_region: HashMap<String, aws_sdk_s3::Client>,
+}
+
+impl S3Clients {
+    fn new(
+        conn: &AwsConnector,
+        sdk: &SdkConfig,
+        home: aws_sdk_s3::Client,
+        regions: &[String],
+    ) -> Self {
+        let mut by_region: HashMap<String, aws_sdk_s3::Client> = regions
+            .iter()
+            .map(|r| (r.clone(), conn.s3(sdk, r)))
+            .collect();
+        by_region.insert(conn.home_region.clone(), home.clone());
+        S3Clients { home, by_region }
+    }
+}
+
 /// A resource as one source saw it, before merging by ARN.
 #[derive(Debug, Clone)]
 pub(crate) struct Seen {
@@ -153,7 +176,9 @@ impl AwsConnector {
             None => coverage.push(Coverage::scanned(Provider::Aws, account, "global", "s3")),
             Some(err) => coverage.push(failed(account, "global", "s3", &err)),
         }
-        jobs.extend(buckets.into_iter().map(Job::Bucket));
+        // Paged listings first (a region's tagging-API pages, the Cloud Control types),
+        // the buckets after them: a chain of pages started last would run on alone after
+        // everything else had finished.
         for region in &regions {
             for svc in REGIONAL_SERVICES {
                 jobs.push(Job::Region(*svc, region.clone()));
@@ -195,19 +220,22 @@ impl AwsConnector {
                 }
             }
         }
+        jobs.extend(buckets.into_iter().map(Job::Bucket));
         seen.extend(explored.seen);
         coverage.extend(explored.coverage);
+        let s3 = S3Clients::new(self, &sdk, s3_home.clone(), &regions);
         tracing::debug!(%account, jobs = jobs.len(), regions = regions.len(), "scanning account");
 
         let outcomes: Vec<Outcome> = futures::stream::iter(jobs)
             .map(|job| {
                 let sdk = &sdk;
+                let s3 = &s3;
                 async move {
                     // The source's budget, shared with its other accounts' jobs (the
                     // semaphore is never closed).
                     let _permit = self.jobs.acquire().await.ok();
                     match job {
-                        Job::Bucket(name) => self.bucket(account, sdk, &name).await,
+                        Job::Bucket(name) => self.bucket(account, sdk, s3, &name).await,
                         Job::Region(svc, region) => {
                             self.region_service(account, sdk, svc, &region).await
                         }
@@ -243,14 +271,31 @@ impl AwsConnector {
             .filter(|b| !bucket_region.contains_key(*b))
             .cloned()
             .collect();
-        for b in unknown {
-            match s3_home.get_bucket_location().bucket(&b).send().await {
-                Ok(out) => {
-                    let raw = out.location_constraint().map(|c| c.as_str()).unwrap_or("");
-                    bucket_region.insert(b, self.catalog.normalise(Provider::Aws, raw));
+        // Looked up side by side, within the source's budget like every other call.
+        let located: Vec<(String, Result<String, CallError>)> = futures::stream::iter(unknown)
+            .map(|b| {
+                let s3_home = &s3_home;
+                async move {
+                    let _permit = self.jobs.acquire().await.ok();
+                    let got = match s3_home.get_bucket_location().bucket(&b).send().await {
+                        Ok(out) => {
+                            let raw = out.location_constraint().map(|c| c.as_str()).unwrap_or("");
+                            Ok(self.catalog.normalise(Provider::Aws, raw))
+                        }
+                        Err(e) => Err(call_error("s3:GetBucketLocation", &e)),
+                    };
+                    (b, got)
                 }
-                Err(e) => {
-                    let err = call_error("s3:GetBucketLocation", &e);
+            })
+            .buffer_unordered(self.cfg.max_concurrency)
+            .collect()
+            .await;
+        for (b, got) in located {
+            match got {
+                Ok(region) => {
+                    bucket_region.insert(b, region);
+                }
+                Err(err) => {
                     coverage.push(failed(
                         account,
                         "global",
@@ -364,10 +409,10 @@ impl AwsConnector {
     }
 
     /// One bucket: location (null → us-east-1, `EU` → eu-west-1), tags, replication.
-    async fn bucket(&self, account: &str, sdk: &SdkConfig, name: &str) -> Outcome {
+    async fn bucket(&self, account: &str, sdk: &SdkConfig, s3: &S3Clients, name: &str) -> Outcome {
         let mut out = Outcome::default();
         let arn = format!("arn:{}:s3:::{name}", self.partition);
-        let home = self.s3(sdk, &self.home_region);
+        let home = s3.home.clone();
         let location = match home.get_bucket_location().bucket(name).send().await {
             Ok(o) => {
                 let raw = o.location_constraint().map(|c| c.as_str()).unwrap_or("");
@@ -383,7 +428,11 @@ impl AwsConnector {
         let mut seen = Seen::service(arn, location.clone());
         // Tagging and replication must be asked in the bucket's own region.
         let client = match &location {
-            Some(r) => self.s3(sdk, r),
+            Some(r) => s3
+                .by_region
+                .get(r)
+                .cloned()
+                .unwrap_or_else(|| self.s3(sdk, r)),
             None => home,
         };
         let cov_region = location.as_deref().unwrap_or("global");

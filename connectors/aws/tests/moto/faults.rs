@@ -321,3 +321,43 @@ fn request_timeout_of_zero_is_a_configuration_error_naming_the_key() {
     let err = cfg.validate().unwrap_err();
     assert!(err.contains("`request_timeout_secs` = 0"), "{err}");
 }
+
+/// The paged listings of every region are started before the buckets, which are one job
+/// each: a region's chain of pages started last would run on alone after the rest had
+/// finished. With one call at a time the order is exactly that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paged_region_listings_are_started_before_the_bucket_jobs() {
+    let account = fresh_account();
+    seed("estate", &account);
+    let proxy = FaultProxy::start(Some(&moto())).await.unwrap();
+    let mut cfg = super::config(&REGIONS);
+    cfg.endpoint_url = Some(proxy.url());
+    cfg.cloud_control = false;
+    cfg.max_concurrency = 1;
+    let conn = connect_with_sdk_config(&cfg, sdk_for(&account).await)
+        .await
+        .unwrap();
+    let scopes = conn.scopes().await.unwrap();
+    let (res, _) = scan(&conn, &scopes[0]).await;
+    assert!(res.iter().any(|r| r.id.starts_with("arn:aws:s3:::")));
+    let log = proxy.requests();
+    let is_location = |r: &Request| r.target.contains("?location");
+    let is_region_listing = |r: &Request| {
+        matches!(
+            r.aws_operation().as_deref(),
+            Some("GetResources" | "DescribeVolumes" | "DescribeInstances" | "ListTables")
+        ) || r.path().starts_with("/2015-03-31/functions")
+    };
+    let first_bucket = log
+        .iter()
+        .position(is_location)
+        .expect("a GetBucketLocation");
+    let last_listing = log
+        .iter()
+        .rposition(is_region_listing)
+        .expect("region listings");
+    assert!(
+        last_listing < first_bucket,
+        "a region listing (request {last_listing}) after the first bucket's (request {first_bucket})"
+    );
+}
