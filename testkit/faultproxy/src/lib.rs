@@ -24,6 +24,7 @@ use tokio::task::JoinHandle;
 
 pub mod cloudcontrol;
 pub mod cloudtrail;
+pub mod replay;
 pub mod resourceexplorer;
 
 /// One request as the proxy read it.
