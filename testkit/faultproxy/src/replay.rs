@@ -235,6 +235,8 @@ pub async fn record(
 struct Counters {
     requests: AtomicU64,
     misses: AtomicU64,
+    /// Connections accepted: how many a client opened (its pool), not requests.
+    connections: AtomicU64,
     latency_ms: AtomicU64,
     by_operation: Mutex<BTreeMap<String, u64>>,
     first_miss: Mutex<Option<String>>,
@@ -245,6 +247,7 @@ impl Counters {
         json!({
             "requests": self.requests.load(Ordering::SeqCst),
             "misses": self.misses.load(Ordering::SeqCst),
+            "connections": self.connections.load(Ordering::SeqCst),
             "latency_ms_sum": self.latency_ms.load(Ordering::SeqCst),
             "by_operation": *self.by_operation.lock().unwrap_or_else(|p| p.into_inner()),
             "first_miss": *self.first_miss.lock().unwrap_or_else(|p| p.into_inner()),
@@ -254,6 +257,7 @@ impl Counters {
     fn reset(&self) {
         self.requests.store(0, Ordering::SeqCst);
         self.misses.store(0, Ordering::SeqCst);
+        self.connections.store(0, Ordering::SeqCst);
         self.latency_ms.store(0, Ordering::SeqCst);
         self.by_operation
             .lock()
@@ -321,6 +325,7 @@ pub async fn replay(
     loop {
         let (conn, _) = listener.accept().await?;
         let _ = conn.set_nodelay(true);
+        shared.2.connections.fetch_add(1, Ordering::Relaxed);
         let shared = shared.clone();
         tokio::spawn(async move {
             let _ = serve_replay(conn, &shared).await;
@@ -600,6 +605,8 @@ mod tests {
         let body: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
         assert_eq!(body["requests"], 3);
         assert_eq!(body["misses"], 1);
+        // The client's one keep-alive connection, and this one.
+        assert_eq!(body["connections"], 2);
         assert_eq!(body["latency_ms_sum"], 360);
         assert_eq!(body["by_operation"]["s3:GetBucketLocation"], 3);
         srv.abort();

@@ -361,3 +361,76 @@ async fn paged_region_listings_are_started_before_the_bucket_jobs() {
         "a region listing (request {last_listing}) after the first bucket's (request {first_bucket})"
     );
 }
+
+/// Every SDK client of a source (each service and region) draws on one connection pool:
+/// with two calls in flight the scan opens a handful of connections, not one or more per
+/// SDK client (16 here: seven listings in two regions, S3 and STS), which against AWS
+/// would each cost a TCP and TLS handshake. Counted by the replay server, which keeps
+/// connections alive as AWS does (moto closes each one), on a recording of the scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_sdk_clients_of_a_source_share_one_connection_pool() {
+    use cloudcensus_faultproxy::replay::{LatencyTable, Recordings, record, replay};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let account = fresh_account();
+    seed("estate", &account);
+    let sdk = sdk_for(&account).await;
+    let path = std::env::temp_dir().join(format!("cc-pool-{account}.jsonl"));
+    let _ = std::fs::remove_file(&path);
+    let scan_through = |url: String| {
+        let sdk = sdk.clone();
+        async move {
+            let mut cfg = super::config(&REGIONS);
+            cfg.endpoint_url = Some(url);
+            cfg.cloud_control = false;
+            cfg.max_concurrency = 2;
+            let conn = connect_with_sdk_config(&cfg, sdk).await.unwrap();
+            let scopes = conn.scopes().await.unwrap();
+            scan(&conn, &scopes[0]).await.0
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (up, out) = (moto(), path.clone());
+    let recorder = tokio::spawn(async move {
+        record(0, &up, &out, move |a| {
+            let _ = tx.send(a);
+        })
+        .await
+    });
+    let recorded = scan_through(format!("http://{}", rx.await.unwrap())).await;
+    recorder.abort();
+    assert!(recorded.len() >= 8, "{recorded:?}");
+
+    let recs = Recordings::load(std::slice::from_ref(&path)).unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let server = tokio::spawn(async move {
+        replay(0, recs, LatencyTable::parse("*=5").unwrap(), move |a| {
+            let _ = tx.send(a);
+        })
+        .await
+    });
+    let addr = rx.await.unwrap();
+    let replayed = scan_through(format!("http://{addr}")).await;
+    assert_eq!(replayed.len(), recorded.len());
+
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET /__replay/stats HTTP/1.1\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = Vec::new();
+    s.read_to_end(&mut got).await.unwrap();
+    server.abort();
+    let _ = std::fs::remove_file(&path);
+    let text = String::from_utf8_lossy(&got);
+    let stats: serde_json::Value =
+        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(stats["misses"], 0, "{stats}");
+    let requests = stats["requests"].as_u64().unwrap();
+    // The stats request's own connection is not the scan's.
+    let opened = stats["connections"].as_u64().unwrap() - 1;
+    assert!(requests > 20, "{requests} requests");
+    assert!(
+        opened <= 4,
+        "{opened} connections for {requests} requests at max_concurrency = 2"
+    );
+}
