@@ -47,6 +47,34 @@ PROFILES = {
 }
 
 
+# Listings whose pages depend on each other (each page carries the previous one's token).
+PAGED = {"tagging:GetResources", "ec2:DescribeVolumes", "ec2:DescribeInstances",
+         "dynamodb:ListTables", "rds:DescribeDBInstances", "rds:DescribeDBClusters",
+         "lambda:GET /2015-03-31/functions", "elasticfilesystem:GET /2015-02-01/file-systems",
+         "organizations:ListAccounts", "s3:ListBuckets"}
+
+
+def latency_of(table):
+    pairs = dict(p.split("=") for p in table.split(","))
+    return lambda region: int(pairs.get(region, pairs.get("*", 0))) / 1000
+
+
+def longest_chain(recording, table):
+    """Seconds of the longest run of dependent pages in a recording: one paged listing of
+    one account in one region, each page waiting for the one before. No client making
+    these calls can finish sooner, whatever its concurrency."""
+    lat, chains = latency_of(table), {}
+    for line in open(recording):
+        r = json.loads(line)
+        if r["op"] not in PAGED:
+            continue
+        head = r["key"].split(" body=", 1)[0]
+        parts = dict(p.split("=", 1) for p in head.split(" ") if "=" in p)
+        k = (r["op"], parts.get("region", ""), parts.get("key", ""))
+        chains[k] = chains.get(k, 0) + lat(parts.get("region", ""))
+    return max(chains.values(), default=0.0)
+
+
 def cpu_of(pid):
     fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
@@ -158,6 +186,8 @@ def measured(name, argv, env, server, out_dir):
         wall=wall,
         exit=rc,
         requests=stats["requests"],
+        # Connections the client opened (the stats request's own is not one of them).
+        connections=stats.get("connections", 1) - 1,
         latency_sum=stats["latency_ms_sum"] / 1000,
         client_cpu=usage.ru_utime + usage.ru_stime,
         rss_mib=usage.ru_maxrss / 1024,
@@ -176,6 +206,8 @@ def main():
     p.add_argument("--c7n", default="custodian")
     p.add_argument("--out", required=True)
     p.add_argument("--runs", type=int, default=3)
+    p.add_argument("--sequential-runs", type=int, default=None,
+                   help="runs of the sequential boto3 script (default: --runs)")
     p.add_argument("--concurrency", default="16,64,256")
     p.add_argument("--profiles", default="region,flat50")
     p.add_argument("--clients", default="cloudcensus,c7n,boto3,boto3-16")
@@ -208,21 +240,22 @@ def main():
             sys.exit(f"recording {name} failed ({rc}):\n{err[-3000:]}")
         print(f"recorded {name}: {sum(1 for _ in open(rec))} exchanges in {time.monotonic() - t0:.1f} s"
               f" (exit {rc})", file=sys.stderr, flush=True)
-        recordings.append(rec)
+        recordings.append((name, rec))
 
     results = {"estate": args.estate, "machine": os.uname().nodename, "profiles": {},
                "load_start": os.getloadavg()}
     for profile in args.profiles.split(","):
         table = PROFILES[profile]
         cmd = [args.replay, "replay", "--latency", table]
-        for r in recordings:
+        for _, r in recordings:
             cmd += ["--recording", r]
         proc, url = start_server(cmd)
         server = {"url": url, "pid": proc.pid, "cloudcensus": args.cloudcensus}
         rows = {}
         for name, (argv, env) in client_commands(args, url, f"{profile}").items():
             runs = []
-            for i in range(args.runs):
+            n = args.sequential_runs if name == "boto3 sequential" and args.sequential_runs else args.runs
+            for i in range(n):
                 argv_i, env_i = client_commands(args, url, f"{profile}-{i}")[name]
                 log_dir = os.path.join(args.out, "logs", f"{profile}-{name.replace(' ', '-')}-{i}")
                 runs.append(measured(name, argv_i, env_i, server, log_dir))
@@ -231,7 +264,13 @@ def main():
             rows[name] = runs
         proc.terminate()
         proc.wait()
-        results["profiles"][profile] = {"latency": table, "rows": rows}
+        chains = {}
+        for recorded, r in recordings:
+            family = recorded.split(" ")[0]
+            for name in rows:
+                if name.split(" ")[0] == family:
+                    chains[name] = longest_chain(r, table)
+        results["profiles"][profile] = {"latency": table, "rows": rows, "chains": chains}
     results["load_end"] = os.getloadavg()
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
@@ -244,11 +283,12 @@ def med(runs, k):
 
 def print_tables(results):
     for profile, data in results["profiles"].items():
-        rows = data["rows"]
+        rows, chains = data["rows"], data.get("chains", {})
         print(f"\n#### Estate `{results['estate']}`, latency `{profile}` ({data['latency']})\n")
-        print("| client | wall, median (runs) | requests | Σ latency | ceiling | wall ÷ ceiling | "
-              "client CPU per request | peak RSS | replay CPU ÷ wall |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("| client | wall, median (runs) | requests | Σ latency | ceiling Σ ÷ C | "
+              "longest page chain | wall ÷ ceiling | wall ÷ max(ceiling, chain) | "
+              "client CPU per request | peak RSS | connections | replay CPU ÷ wall |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         c7n = med(rows["Cloud Custodian"], "wall") if "Cloud Custodian" in rows else None
         for name, runs in rows.items():
             wall, reqs, lat = med(runs, "wall"), med(runs, "requests"), med(runs, "latency_sum")
@@ -256,12 +296,18 @@ def print_tables(results):
             conc = int(name.split(" ")[1]) if name.startswith("cloudcensus") else (
                 16 if "16" in name else 1 if name.startswith("boto3") else None)
             ceiling = lat / conc if conc else None
+            chain = chains.get(name)
+            bound = max(ceiling, chain or 0) if ceiling else None
             speedup = f"; **{c7n / wall:.1f}×** Cloud Custodian" if c7n and name.startswith("cloudcensus") else ""
             each = ", ".join(f"{r['wall']:.2f}" for r in runs)
+            dash = "—"
             print(f"| {name} | {wall:.2f} s ({each}){speedup} | "
-                  f"{reqs:.0f} | {lat:.1f} s | {f'{ceiling:.2f} s' if ceiling else '—'} | "
-                  f"{f'{wall / ceiling:.2f}' if ceiling else '—'} | "
+                  f"{reqs:.0f} | {lat:.1f} s | {f'{ceiling:.2f} s' if ceiling else dash} | "
+                  f"{f'{chain:.2f} s' if chain else dash} | "
+                  f"{f'{wall / ceiling:.2f}' if ceiling else dash} | "
+                  f"{f'{wall / bound:.2f}' if bound else dash} | "
                   f"{1000 * med(runs, 'client_cpu') / reqs:.2f} ms | {max(r['rss_mib'] for r in runs):.0f} MiB | "
+                  f"{max(r.get('connections', 0) for r in runs)} | "
                   f"{100 * med(runs, 'server_cpu') / wall:.1f} % |")
     first = next(iter(results["profiles"].values()))["rows"]
     ops = sorted({op for runs in first.values() for op in runs[0]["by_operation"]})
@@ -270,7 +316,11 @@ def print_tables(results):
     print("|---|" + "---|" * len(names))
     for op in ops:
         print(f"| {op} | " + " | ".join(str(first[n][0]["by_operation"].get(op, 0)) for n in names) + " |")
+    print(f"\nload average: start {results.get('load_start')}, end {results.get('load_end')}")
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--tables"]:  # re-print the tables of an earlier run
+        print_tables(json.load(open(sys.argv[2])))
+    else:
+        main()
