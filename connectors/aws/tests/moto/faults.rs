@@ -8,8 +8,9 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use aws_types::SdkConfig;
 use cloudcensus_aws::connect_with_sdk_config;
-use cloudcensus_core::{Connector, Coverage, CoverageStatus};
+use cloudcensus_core::{Connector, Coverage, CoverageStatus, Resource};
 use cloudcensus_faultproxy::{Fault, FaultProxy, Request, Times};
 
 use super::{fresh_account, moto, scan, sdk_for, seed};
@@ -322,6 +323,18 @@ fn request_timeout_of_zero_is_a_configuration_error_naming_the_key() {
     assert!(err.contains("`request_timeout_secs` = 0"), "{err}");
 }
 
+/// The resources of the account behind `sdk`, listed through `url` in both regions,
+/// without Cloud Control, with at most `max_concurrency` calls in flight.
+async fn resources_through(url: String, sdk: SdkConfig, max_concurrency: usize) -> Vec<Resource> {
+    let mut cfg = super::config(&REGIONS);
+    cfg.endpoint_url = Some(url);
+    cfg.cloud_control = false;
+    cfg.max_concurrency = max_concurrency;
+    let conn = connect_with_sdk_config(&cfg, sdk).await.unwrap();
+    let scopes = conn.scopes().await.unwrap();
+    scan(&conn, &scopes[0]).await.0
+}
+
 /// The paged listings of every region are started before the buckets, which are one job
 /// each: a region's chain of pages started last would run on alone after the rest had
 /// finished. With one call at a time the order is exactly that.
@@ -330,15 +343,7 @@ async fn paged_region_listings_are_started_before_the_bucket_jobs() {
     let account = fresh_account();
     seed("estate", &account);
     let proxy = FaultProxy::start(Some(&moto())).await.unwrap();
-    let mut cfg = super::config(&REGIONS);
-    cfg.endpoint_url = Some(proxy.url());
-    cfg.cloud_control = false;
-    cfg.max_concurrency = 1;
-    let conn = connect_with_sdk_config(&cfg, sdk_for(&account).await)
-        .await
-        .unwrap();
-    let scopes = conn.scopes().await.unwrap();
-    let (res, _) = scan(&conn, &scopes[0]).await;
+    let res = resources_through(proxy.url(), sdk_for(&account).await, 1).await;
     assert!(res.iter().any(|r| r.id.starts_with("arn:aws:s3:::")));
     let log = proxy.requests();
     let is_location = |r: &Request| r.target.contains("?location");
@@ -377,18 +382,7 @@ async fn all_sdk_clients_of_a_source_share_one_connection_pool() {
     let sdk = sdk_for(&account).await;
     let path = std::env::temp_dir().join(format!("cc-pool-{account}.jsonl"));
     let _ = std::fs::remove_file(&path);
-    let scan_through = |url: String| {
-        let sdk = sdk.clone();
-        async move {
-            let mut cfg = super::config(&REGIONS);
-            cfg.endpoint_url = Some(url);
-            cfg.cloud_control = false;
-            cfg.max_concurrency = 2;
-            let conn = connect_with_sdk_config(&cfg, sdk).await.unwrap();
-            let scopes = conn.scopes().await.unwrap();
-            scan(&conn, &scopes[0]).await.0
-        }
-    };
+    let scan_through = |url: String| resources_through(url, sdk.clone(), 2);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (up, out) = (moto(), path.clone());
     let recorder = tokio::spawn(async move {
