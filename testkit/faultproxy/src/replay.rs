@@ -7,8 +7,9 @@
 //! from memory ([`replay`]) with a latency per region read from each request's SigV4
 //! credential scope. The replay server does a hash lookup per request, so its own CPU
 //! per request is far below the latency it injects; it counts requests, misses and the
-//! injected latency, and answers `GET /__replay/stats` with them as JSON
-//! (`POST /__replay/reset` zeroes them).
+//! injected latency, and answers `GET /__replay/stats` with them as JSON;
+//! `GET /__replay/timeline` lists every request (when it came, its latency, operation,
+//! region and path), and `POST /__replay/reset` zeroes both.
 //!
 //! Requests are matched on what a read-only scan sends that identifies the call:
 //! method, host without port, path, query (pairs sorted), `X-Amz-Target`, the SigV4
@@ -240,6 +241,25 @@ struct Counters {
     latency_ms: AtomicU64,
     by_operation: Mutex<BTreeMap<String, u64>>,
     first_miss: Mutex<Option<String>>,
+    /// Every request since the last reset: when it arrived (µs after the reset), its
+    /// injected latency (ms), operation, SigV4 region and path. Where a client's time
+    /// went.
+    timeline: Mutex<Timeline>,
+}
+
+#[derive(Debug)]
+struct Timeline {
+    since: std::time::Instant,
+    requests: Vec<(u64, u64, String, String, String)>,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline {
+            since: std::time::Instant::now(),
+            requests: Vec::new(),
+        }
+    }
 }
 
 impl Counters {
@@ -264,6 +284,17 @@ impl Counters {
             .unwrap_or_else(|p| p.into_inner())
             .clear();
         *self.first_miss.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.timeline.lock().unwrap_or_else(|p| p.into_inner()) = Timeline::default();
+    }
+
+    fn timeline_json(&self) -> Value {
+        let t = self.timeline.lock().unwrap_or_else(|p| p.into_inner());
+        Value::Array(
+            t.requests
+                .iter()
+                .map(|(at, ms, op, region, path)| json!([at, ms, op, region, path]))
+                .collect(),
+        )
     }
 }
 
@@ -349,6 +380,11 @@ async fn serve_replay(
                 headers: vec![("Content-Type".into(), "application/json".into())],
                 body: counters.json().to_string().into_bytes(),
             },
+            ("GET", "/__replay/timeline") => Answer {
+                status: 200,
+                headers: vec![("Content-Type".into(), "application/json".into())],
+                body: counters.timeline_json().to_string().into_bytes(),
+            },
             ("POST", "/__replay/reset") => {
                 counters.reset();
                 Answer {
@@ -359,14 +395,27 @@ async fn serve_replay(
             }
             _ => {
                 let k = key(&req);
-                let ms = latency.for_region(sigv4_scope(&req).as_ref().map(|s| s.0.as_str()));
+                let region = sigv4_scope(&req).map(|s| s.0);
+                let ms = latency.for_region(region.as_deref());
+                let op = operation(&req);
                 counters.requests.fetch_add(1, Ordering::Relaxed);
                 counters.latency_ms.fetch_add(ms, Ordering::Relaxed);
+                {
+                    let mut t = counters.timeline.lock().unwrap_or_else(|p| p.into_inner());
+                    let at = t.since.elapsed().as_micros() as u64;
+                    t.requests.push((
+                        at,
+                        ms,
+                        op.clone(),
+                        region.unwrap_or_default(),
+                        req.path().to_string(),
+                    ));
+                }
                 *counters
                     .by_operation
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
-                    .entry(operation(&req))
+                    .entry(op)
                     .or_default() += 1;
                 if ms > 0 {
                     tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -609,6 +658,23 @@ mod tests {
         assert_eq!(body["connections"], 2);
         assert_eq!(body["latency_ms_sum"], 360);
         assert_eq!(body["by_operation"]["s3:GetBucketLocation"], 3);
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(b"GET /__replay/timeline HTTP/1.1\r\nconnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        let text = String::from_utf8_lossy(&got);
+        let timeline: Value = serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let rows = timeline.as_array().unwrap();
+        assert_eq!(rows.len(), 3);
+        // The second request waited for the first answer, 120 ms later.
+        let gap = rows[1][0].as_u64().unwrap() - rows[0][0].as_u64().unwrap();
+        assert!(gap >= 120_000, "{timeline}");
+        assert_eq!(rows[0][1], 120);
+        assert_eq!(rows[0][2], "s3:GetBucketLocation");
+        assert_eq!(rows[0][3], "ap-southeast-2");
+        assert_eq!(rows[0][4], "/b");
         srv.abort();
         let _ = std::fs::remove_dir_all(&dir);
     }
