@@ -10,6 +10,11 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_smithy_runtime_api::client::connector_metadata::ConnectorMetadata;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_types::SdkConfig;
 use aws_types::region::Region;
 use cloudcensus_core::connector::Result;
@@ -65,10 +70,10 @@ pub struct AwsConnector {
 /// connection costs a TCP and TLS handshake, several round trips. The same client the
 /// SDK would make: rustls with aws-lc, the proxy from the environment
 /// (`HTTPS_PROXY`, `NO_PROXY`), the source's timeouts.
-fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+fn shared_http_client() -> SharedHttpClient {
     use aws_smithy_http_client::tls::{Provider as Tls, rustls_provider::CryptoMode};
     use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig};
-    Builder::new().build_with_connector_fn(|settings, components| {
+    let hyper = Builder::new().build_with_connector_fn(|settings, components| {
         let mut conn = ConnectorBuilder::default().tls_provider(Tls::Rustls(CryptoMode::AwsLc));
         conn.set_connector_settings(settings.cloned());
         if let Some(c) = components {
@@ -76,7 +81,32 @@ fn shared_http_client() -> aws_smithy_runtime_api::client::http::SharedHttpClien
         }
         conn.set_proxy_config(Some(ProxyConfig::from_env()));
         conn.build()
-    })
+    });
+    SharedHttpClient::new(WithoutPerClientCheck(hyper))
+}
+
+/// The shared HTTP client without its check at every SDK client. The SDK's client
+/// builds a whole TLS connector (the root certificates parsed anew) in
+/// `validate_base_client_config`, only to throw it away, so that certificates load when
+/// a client is made; every `Client::from_conf` calls it. With a few thousand regional
+/// clients in a scan of an organization that was a sixth of the scan's CPU. The
+/// connector is built once per timeout setting at the first request instead (the inner
+/// client caches it), and a certificate problem shows there, as a failed call.
+#[derive(Debug)]
+struct WithoutPerClientCheck(SharedHttpClient);
+
+impl HttpClient for WithoutPerClientCheck {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 /// Connects with the standard credential chain (environment, shared config and
@@ -363,6 +393,82 @@ impl AwsConnector {
             .build())
     }
 
+    /// An account's parents, nearest first, up to the root.
+    async fn parents_of(
+        &self,
+        org: &aws_sdk_organizations::Client,
+        account: &str,
+    ) -> Result<Vec<String>> {
+        let mut path = Vec::new();
+        let mut child = account.to_string();
+        loop {
+            let out = org
+                .list_parents()
+                .child_id(&child)
+                .send()
+                .await
+                .map_err(|e| ConnectorError::Other {
+                    provider: Provider::Aws,
+                    source_name: self.cfg.name.clone(),
+                    message: call_error("organizations:ListParents", &e).message,
+                })?;
+            let Some(p) = out.parents().first() else {
+                break;
+            };
+            let pid = p.id().unwrap_or_default().to_string();
+            let is_root = p.r#type().map(|t| t.as_str() == "ROOT").unwrap_or(true);
+            path.push(pid.clone());
+            if is_root || path.len() > 10 {
+                break;
+            }
+            child = pid;
+        }
+        Ok(path)
+    }
+
+    /// An account's tags. Tags that cannot be read are a coverage note of that account
+    /// (scanned with its other coverage), not a failed organization listing.
+    async fn account_tags(
+        &self,
+        org: &aws_sdk_organizations::Client,
+        account: &str,
+    ) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::new();
+        let mut pages = org
+            .list_tags_for_resource()
+            .resource_id(account)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            match page {
+                Ok(p) => {
+                    for t in p.tags() {
+                        tags.insert(t.key().to_string(), t.value().to_string());
+                    }
+                }
+                Err(e) => {
+                    let err = call_error("organizations:ListTagsForResource", &e);
+                    tracing::warn!(%account, "account tags: {}", err.message);
+                    if let Ok(mut notes) = self.scope_notes.lock() {
+                        notes
+                            .entry(account.to_string())
+                            .or_default()
+                            .push(Coverage::failed(
+                                Provider::Aws,
+                                account,
+                                "global",
+                                "organizations",
+                                err.status,
+                                format!("account tags not read: {}", err.message),
+                            ));
+                    }
+                    break;
+                }
+            }
+        }
+        tags
+    }
+
     async fn organization_scopes(&self) -> Result<Vec<Scope>> {
         let other = |message: String| ConnectorError::Other {
             provider: Provider::Aws,
@@ -374,37 +480,46 @@ impl AwsConnector {
                 .interceptor(self.recorder.clone())
                 .build(),
         );
-        let org_id = org
-            .describe_organization()
-            .send()
-            .await
-            .map_err(|e| {
+        // The organization and its accounts are asked side by side: neither needs the
+        // other's answer, and every member account's scan waits for both.
+        let describe = async {
+            org.describe_organization().send().await.map_err(|e| {
                 other(format!(
                     "organization = true but {}; run as the management account or a \
                      delegated administrator, or set organization = false",
                     call_error("organizations:DescribeOrganization", &e).message
                 ))
-            })?
+            })
+        };
+        let list = async {
+            let mut accounts = Vec::new();
+            let mut pages = org.list_accounts().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| other(call_error("organizations:ListAccounts", &e).message))?;
+                for a in page.accounts() {
+                    #[allow(deprecated)]
+                    let active = match (a.state(), a.status()) {
+                        (Some(s), _) => s.as_str() == "ACTIVE",
+                        (None, Some(s)) => s.as_str() == "ACTIVE",
+                        (None, None) => true,
+                    };
+                    if let (true, Some(id)) = (active, a.id()) {
+                        accounts.push((id.to_string(), a.name().map(str::to_string)));
+                    }
+                }
+            }
+            Ok::<_, ConnectorError>(accounts)
+        };
+        let (described, listed) = {
+            let _slots = self.jobs.acquire_many(self.pair_width()).await;
+            self.on_own_slots(describe, list).await
+        };
+        let org_id = described?
             .organization
             .and_then(|o| o.id)
             .unwrap_or_default();
-        let mut accounts = Vec::new();
-        let mut pages = org.list_accounts().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page =
-                page.map_err(|e| other(call_error("organizations:ListAccounts", &e).message))?;
-            for a in page.accounts() {
-                #[allow(deprecated)]
-                let active = match (a.state(), a.status()) {
-                    (Some(s), _) => s.as_str() == "ACTIVE",
-                    (None, Some(s)) => s.as_str() == "ACTIVE",
-                    (None, None) => true,
-                };
-                if let (true, Some(id)) = (active, a.id()) {
-                    accounts.push((id.to_string(), a.name().map(str::to_string)));
-                }
-            }
-        }
+        let mut accounts = listed?;
         accounts.retain(|(id, _)| {
             (self.cfg.include_accounts.is_empty() || self.cfg.include_accounts.contains(id))
                 && !self.cfg.exclude_accounts.contains(id)
@@ -415,65 +530,34 @@ impl AwsConnector {
                 let org = org.clone();
                 let org_id = org_id.clone();
                 async move {
-                    // Parents, nearest first, up to the root.
-                    let mut path = Vec::new();
-                    let mut child = id.clone();
-                    loop {
-                        let out =
-                            org.list_parents()
-                                .child_id(&child)
-                                .send()
-                                .await
-                                .map_err(|e| {
-                                    other(call_error("organizations:ListParents", &e).message)
-                                })?;
-                        let Some(p) = out.parents().first() else {
-                            break;
-                        };
-                        let pid = p.id().unwrap_or_default().to_string();
-                        let is_root = p.r#type().map(|t| t.as_str() == "ROOT").unwrap_or(true);
-                        path.push(pid.clone());
-                        if is_root || path.len() > 10 {
-                            break;
+                    let ou_filter =
+                        !self.cfg.include_ous.is_empty() || !self.cfg.exclude_ous.is_empty();
+                    let side_by_side = !ou_filter && self.pair_width() == 2;
+                    // The source's budget of calls in flight holds here too.
+                    let _slots = self
+                        .jobs
+                        .acquire_many(if side_by_side { 2 } else { 1 })
+                        .await;
+                    // Without an OU filter every account is scanned, so its tags are read
+                    // side by side with its parents; with one, only for accounts kept.
+                    // Then, or with a budget of one call, one after the other.
+                    let (path, tags) = if !side_by_side {
+                        let path = self.parents_of(&org, &id).await?;
+                        let in_path = |ous: &[String]| ous.iter().any(|ou| path.contains(ou));
+                        if (!self.cfg.include_ous.is_empty() && !in_path(&self.cfg.include_ous))
+                            || in_path(&self.cfg.exclude_ous)
+                        {
+                            return Ok(None);
                         }
-                        child = pid;
-                    }
-                    let in_path = |ous: &[String]| ous.iter().any(|ou| path.contains(ou));
-                    if (!self.cfg.include_ous.is_empty() && !in_path(&self.cfg.include_ous))
-                        || in_path(&self.cfg.exclude_ous)
-                    {
-                        return Ok(None);
-                    }
-                    let mut tags = BTreeMap::new();
-                    let mut pages = org
-                        .list_tags_for_resource()
-                        .resource_id(&id)
-                        .into_paginator()
-                        .send();
-                    while let Some(page) = pages.next().await {
-                        match page {
-                            Ok(p) => {
-                                for t in p.tags() {
-                                    tags.insert(t.key().to_string(), t.value().to_string());
-                                }
-                            }
-                            Err(e) => {
-                                let err = call_error("organizations:ListTagsForResource", &e);
-                                tracing::warn!(account = %id, "account tags: {}", err.message);
-                                if let Ok(mut notes) = self.scope_notes.lock() {
-                                    notes.entry(id.clone()).or_default().push(Coverage::failed(
-                                        Provider::Aws,
-                                        &id,
-                                        "global",
-                                        "organizations",
-                                        err.status,
-                                        format!("account tags not read: {}", err.message),
-                                    ));
-                                }
-                                break;
-                            }
-                        }
-                    }
+                        let tags = self.account_tags(&org, &id).await;
+                        (path, tags)
+                    } else {
+                        let (path, tags) = futures::join!(
+                            self.parents_of(&org, &id),
+                            self.account_tags(&org, &id)
+                        );
+                        (path?, tags)
+                    };
                     let mut parents: Vec<String> =
                         path.into_iter().filter(|p| p.starts_with("ou-")).collect();
                     if !org_id.is_empty() {

@@ -18,9 +18,9 @@ use crate::connector::AwsConnector;
 use crate::errors::{CallError, call_error};
 use crate::resourceexplorer::Explored;
 
-/// The regional services listed directly (beside the tagging API).
+/// The regional services listed directly (beside the tagging API, whose pages are
+/// started first).
 const REGIONAL_SERVICES: &[Service] = &[
-    Service::Tagging,
     Service::Ec2,
     Service::Rds,
     Service::DynamoDb,
@@ -50,6 +50,9 @@ impl Service {
         }
     }
 }
+
+/// At most this many DescribeTable calls of one region at once, on spare slots.
+const DESCRIBE_WIDTH: usize = 16;
 
 /// One unit of work, run with bounded concurrency.
 enum Job {
@@ -138,6 +141,35 @@ fn tags_of<'a>(
 }
 
 impl AwsConnector {
+    /// The slots a job takes from the source's budget: one per call it makes at once.
+    /// EC2 (instances, volumes) and RDS (instances, clusters) make two independent
+    /// listings, side by side, so that no job is a chain of two calls.
+    fn slots_of(&self, job: &Job) -> u32 {
+        match job {
+            Job::Region(Service::Ec2 | Service::Rds, _) => self.pair_width(),
+            _ => 1,
+        }
+    }
+
+    /// The slots two independent calls take: two, or one when the whole budget is one.
+    pub(crate) fn pair_width(&self) -> u32 {
+        if self.cfg.max_concurrency >= 2 { 2 } else { 1 }
+    }
+
+    /// Runs `a` and `b` on the [`Self::pair_width`] slots their caller holds: side by
+    /// side, or one after the other when the budget is a single slot.
+    pub(crate) async fn on_own_slots<A, B>(
+        &self,
+        a: impl std::future::Future<Output = A>,
+        b: impl std::future::Future<Output = B>,
+    ) -> (A, B) {
+        if self.cfg.max_concurrency >= 2 {
+            futures::join!(a, b)
+        } else {
+            (a.await, b.await)
+        }
+    }
+
     /// Lists one account completely; every failure is a coverage entry.
     pub(crate) async fn scan_account(&self, account: &str) -> Vec<Observation> {
         let mut coverage: Vec<Coverage> = self
@@ -146,94 +178,33 @@ impl AwsConnector {
             .ok()
             .and_then(|mut n| n.remove(account))
             .unwrap_or_default();
-        let sdk = match self.account_sdk(account).await {
+        // Every call of the scan, these first ones too, waits for a slot of the source's
+        // budget (`max_concurrency`), shared with its other accounts (the semaphore is
+        // never closed).
+        let slot = || self.jobs.acquire();
+        let sdk = match async {
+            let _slot = slot().await;
+            self.account_sdk(account).await
+        }
+        .await
+        {
             Ok(sdk) => sdk,
             Err(cov) => return vec![Observation::Coverage(cov)],
         };
-        let regions = self.regions(account, &sdk, &mut coverage).await;
-        let mut seen: Vec<Seen> = Vec::new();
-
-        // S3 lists buckets once per account; each bucket is then a job.
-        let s3_home = self.s3(&sdk, &self.home_region);
-        let mut jobs = Vec::new();
-        let mut buckets = Vec::new();
-        let mut pages = s3_home.list_buckets().into_paginator().send();
-        let mut list_failed = None;
-        while let Some(page) = pages.next().await {
-            match page {
-                Ok(p) => buckets.extend(
-                    p.buckets()
-                        .iter()
-                        .filter_map(|b| b.name().map(str::to_string)),
-                ),
-                Err(e) => {
-                    list_failed = Some(call_error("s3:ListBuckets", &e));
-                    break;
-                }
-            }
-        }
-        match list_failed {
-            None => coverage.push(Coverage::scanned(Provider::Aws, account, "global", "s3")),
-            Some(err) => coverage.push(failed(account, "global", "s3", &err)),
-        }
-        // Paged listings first (a region's tagging-API pages, the Cloud Control types),
-        // the buckets after them: a chain of pages started last would run on alone after
-        // everything else had finished.
-        for region in &regions {
-            for svc in REGIONAL_SERVICES {
-                jobs.push(Job::Region(*svc, region.clone()));
-            }
-        }
-        // Resource Explorer first: what its aggregator index vouches for, Cloud Control
-        // does not list again.
-        let explored = if self.cfg.inventory == Inventory::ResourceExplorer {
-            self.explore(account, &sdk, &regions).await
-        } else {
-            Explored::default()
+        let regions = {
+            let _slot = slot().await;
+            self.regions(account, &sdk, &mut coverage).await
         };
-        if self.cfg.cloud_control {
-            let types = cloud_control_types();
-            let unlisted: Vec<CloudControlType> = types
-                .iter()
-                .filter(|t| !explored.covers_all(&t.type_name, &regions))
-                .cloned()
-                .collect();
-            coverage.extend(crate::cloudcontrol::unlisted_types(account, &unlisted));
-            let listable = || types.iter().filter(|t| t.list == CloudControlList::Yes);
-            for ty in listable().filter(|t| t.parent.is_none()) {
-                let children: Vec<&'static CloudControlType> = listable()
-                    .filter(|c| c.parent.as_deref() == Some(ty.type_name.as_str()))
-                    .collect();
-                if ty.global {
-                    jobs.push(Job::CloudControl(ty, children, self.home_region.clone()));
-                } else {
-                    for region in &regions {
-                        // Families are covered whole, so the parent stands for them all.
-                        if explored
-                            .covered
-                            .contains(&(region.clone(), ty.type_name.clone()))
-                        {
-                            continue;
-                        }
-                        jobs.push(Job::CloudControl(ty, children.clone(), region.clone()));
-                    }
-                }
-            }
-        }
-        jobs.extend(buckets.into_iter().map(Job::Bucket));
-        seen.extend(explored.seen);
-        coverage.extend(explored.coverage);
+        let mut seen: Vec<Seen> = Vec::new();
+        let s3_home = self.s3(&sdk, &self.home_region);
         let s3 = S3Clients::new(self, &sdk, s3_home.clone(), &regions);
-        tracing::debug!(%account, jobs = jobs.len(), regions = regions.len(), "scanning account");
 
-        let outcomes: Vec<Outcome> = futures::stream::iter(jobs)
-            .map(|job| {
-                let sdk = &sdk;
-                let s3 = &s3;
-                async move {
-                    // The source's budget, shared with its other accounts' jobs (the
-                    // semaphore is never closed).
-                    let _permit = self.jobs.acquire().await.ok();
+        let run = |jobs: Vec<Job>| {
+            let sdk = &sdk;
+            let s3 = &s3;
+            futures::stream::iter(jobs)
+                .map(move |job| async move {
+                    let _slots = self.jobs.acquire_many(self.slots_of(&job)).await;
                     match job {
                         Job::Bucket(name) => self.bucket(account, sdk, s3, &name).await,
                         Job::Region(svc, region) => {
@@ -244,12 +215,106 @@ impl AwsConnector {
                                 .await
                         }
                     }
+                })
+                .buffer_unordered(self.cfg.max_concurrency)
+                .collect::<Vec<Outcome>>()
+        };
+
+        // The order in which jobs queue for slots is the order the budget serves them,
+        // and the last jobs to start set the end of the scan. So the ones that take
+        // longest go first: a region's tagging-API pages and the Cloud Control types
+        // (chains of dependent pages: one started last ran on alone), at once; then each
+        // bucket (its location, then its tagging and replication); the services listed
+        // in one call per region last. S3 lists buckets once per account, side by side
+        // with the first jobs.
+        let buckets = async {
+            let mut buckets = Vec::new();
+            let listing = slot().await;
+            let mut pages = s3_home.list_buckets().into_paginator().send();
+            let mut list_failed = None;
+            while let Some(page) = pages.next().await {
+                match page {
+                    Ok(p) => buckets.extend(
+                        p.buckets()
+                            .iter()
+                            .filter_map(|b| b.name().map(str::to_string)),
+                    ),
+                    Err(e) => {
+                        list_failed = Some(call_error("s3:ListBuckets", &e));
+                        break;
+                    }
                 }
-            })
-            .buffer_unordered(self.cfg.max_concurrency)
-            .collect()
-            .await;
-        for o in outcomes {
+            }
+            drop(listing);
+            let listed = match list_failed {
+                None => Coverage::scanned(Provider::Aws, account, "global", "s3"),
+                Some(err) => failed(account, "global", "s3", &err),
+            };
+            tracing::debug!(%account, buckets = buckets.len(), "buckets listed");
+            let mut jobs: Vec<Job> = buckets.into_iter().map(Job::Bucket).collect();
+            for region in &regions {
+                for svc in REGIONAL_SERVICES {
+                    jobs.push(Job::Region(*svc, region.clone()));
+                }
+            }
+            (listed, run(jobs).await)
+        };
+
+        let others = async {
+            let mut jobs: Vec<Job> = regions
+                .iter()
+                .map(|r| Job::Region(Service::Tagging, r.clone()))
+                .collect();
+            // Resource Explorer first: what its aggregator index vouches for, Cloud
+            // Control does not list again.
+            let explored = if self.cfg.inventory == Inventory::ResourceExplorer {
+                let _slot = slot().await;
+                self.explore(account, &sdk, &regions).await
+            } else {
+                Explored::default()
+            };
+            let mut notes = Vec::new();
+            if self.cfg.cloud_control {
+                let types = cloud_control_types();
+                let unlisted: Vec<CloudControlType> = types
+                    .iter()
+                    .filter(|t| !explored.covers_all(&t.type_name, &regions))
+                    .cloned()
+                    .collect();
+                notes.extend(crate::cloudcontrol::unlisted_types(account, &unlisted));
+                let listable = || types.iter().filter(|t| t.list == CloudControlList::Yes);
+                for ty in listable().filter(|t| t.parent.is_none()) {
+                    let children: Vec<&'static CloudControlType> = listable()
+                        .filter(|c| c.parent.as_deref() == Some(ty.type_name.as_str()))
+                        .collect();
+                    if ty.global {
+                        jobs.push(Job::CloudControl(ty, children, self.home_region.clone()));
+                    } else {
+                        for region in &regions {
+                            // Families are covered whole, so the parent stands for them all.
+                            if explored
+                                .covered
+                                .contains(&(region.clone(), ty.type_name.clone()))
+                            {
+                                continue;
+                            }
+                            jobs.push(Job::CloudControl(ty, children.clone(), region.clone()));
+                        }
+                    }
+                }
+            }
+            tracing::debug!(%account, jobs = jobs.len(), regions = regions.len(), "scanning account");
+            let outcomes = run(jobs).await;
+            (explored, notes, outcomes)
+        };
+
+        let ((listed, bucket_outcomes), (explored, notes, outcomes)) =
+            futures::join!(buckets, others);
+        coverage.push(listed);
+        coverage.extend(notes);
+        seen.extend(explored.seen);
+        coverage.extend(explored.coverage);
+        for o in outcomes.into_iter().chain(bucket_outcomes) {
             seen.extend(o.seen);
             coverage.extend(o.coverage);
         }
@@ -276,7 +341,7 @@ impl AwsConnector {
             .map(|b| {
                 let s3_home = &s3_home;
                 async move {
-                    let _permit = self.jobs.acquire().await.ok();
+                    let _slot = slot().await;
                     let got = match s3_home.get_bucket_location().bucket(&b).send().await {
                         Ok(out) => {
                             let raw = out.location_constraint().map(|c| c.as_str()).unwrap_or("");
@@ -436,43 +501,58 @@ impl AwsConnector {
             None => home,
         };
         let cov_region = location.as_deref().unwrap_or("global");
-        match client.get_bucket_tagging().bucket(name).send().await {
-            Ok(o) => {
-                seen.tags = o
+        let tagging = async {
+            match client.get_bucket_tagging().bucket(name).send().await {
+                Ok(o) => Ok(o
                     .tag_set()
                     .iter()
                     .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect();
+                    .collect()),
+                Err(e) if e.code() == Some("NoSuchTagSet") => Ok(BTreeMap::new()),
+                Err(e) => Err(call_error("s3:GetBucketTagging", &e)),
             }
-            Err(e) if e.code() == Some("NoSuchTagSet") => {}
-            Err(e) => {
-                let err = call_error("s3:GetBucketTagging", &e);
-                out.coverage
-                    .push(failed(account, cov_region, "s3", &bucket_err(name, err)));
-            }
-        }
-        match client.get_bucket_replication().bucket(name).send().await {
-            Ok(o) => {
-                if let Some(cfg) = o.replication_configuration() {
-                    for rule in cfg.rules() {
+        };
+        let replication = async {
+            let mut destinations: Vec<String> = Vec::new();
+            match client.get_bucket_replication().bucket(name).send().await {
+                Ok(o) => {
+                    for rule in o
+                        .replication_configuration()
+                        .map(|c| c.rules())
+                        .unwrap_or(&[])
+                    {
                         if rule.status().as_str() == "Disabled" {
                             continue;
                         }
                         if let Some(dest) = rule.destination() {
                             let b = dest.bucket();
                             let b = Arn::parse(b).map(|a| a.resource_id()).unwrap_or(b);
-                            if !seen.replica_buckets.iter().any(|x| x == b) {
-                                seen.replica_buckets.push(b.to_string());
+                            if !destinations.iter().any(|x| x == b) {
+                                destinations.push(b.to_string());
                             }
                         }
                     }
+                    Ok(destinations)
                 }
+                Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => {
+                    Ok(destinations)
+                }
+                Err(e) => Err(call_error("s3:GetBucketReplication", &e)),
             }
-            Err(e) if e.code() == Some("ReplicationConfigurationNotFoundError") => {}
-            Err(e) => {
-                let err = call_error("s3:GetBucketReplication", &e);
+        };
+        let (tags, replicas) = crate::budget::both(&self.jobs, tagging, replication).await;
+        match tags {
+            Ok(tags) => seen.tags = tags,
+            Err(err) => {
                 out.coverage
-                    .push(failed(account, cov_region, "s3", &bucket_err(name, err)));
+                    .push(failed(account, cov_region, "s3", &bucket_err(name, err)))
+            }
+        }
+        match replicas {
+            Ok(buckets) => seen.replica_buckets = buckets,
+            Err(err) => {
+                out.coverage
+                    .push(failed(account, cov_region, "s3", &bucket_err(name, err)))
             }
         }
         out.seen.push(seen);
@@ -541,6 +621,7 @@ impl AwsConnector {
         Ok(())
     }
 
+    /// Instances and volumes, side by side on the job's two slots.
     async fn list_ec2(
         &self,
         account: &str,
@@ -550,41 +631,56 @@ impl AwsConnector {
     ) -> Result<(), CallError> {
         let ec2 = self.ec2(sdk, region);
         let p = &self.partition;
-        let mut pages = ec2.describe_instances().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| call_error("ec2:DescribeInstances", &e))?;
-            for i in page.reservations().iter().flat_map(|r| r.instances()) {
-                let Some(id) = i.instance_id() else { continue };
-                if i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated") {
-                    continue;
+        let instances = async {
+            let mut found = Vec::new();
+            let mut pages = ec2.describe_instances().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => return (found, Err(call_error("ec2:DescribeInstances", &e))),
+                };
+                for i in page.reservations().iter().flat_map(|r| r.instances()) {
+                    let Some(id) = i.instance_id() else { continue };
+                    if i.state().and_then(|s| s.name()).map(|n| n.as_str()) == Some("terminated") {
+                        continue;
+                    }
+                    let mut s = Seen::service(
+                        format!("arn:{p}:ec2:{region}:{account}:instance/{id}"),
+                        Some(region.to_string()),
+                    );
+                    s.tags = tags_of(i.tags().iter().map(|t| (t.key(), t.value())));
+                    s.created_at = to_chrono(i.launch_time());
+                    found.push(s);
                 }
-                let owner = account;
-                let mut s = Seen::service(
-                    format!("arn:{p}:ec2:{region}:{owner}:instance/{id}"),
-                    Some(region.to_string()),
-                );
-                s.tags = tags_of(i.tags().iter().map(|t| (t.key(), t.value())));
-                s.created_at = to_chrono(i.launch_time());
-                seen.push(s);
             }
-        }
-        let mut pages = ec2.describe_volumes().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| call_error("ec2:DescribeVolumes", &e))?;
-            for v in page.volumes() {
-                let Some(id) = v.volume_id() else { continue };
-                let mut s = Seen::service(
-                    format!("arn:{p}:ec2:{region}:{account}:volume/{id}"),
-                    Some(region.to_string()),
-                );
-                s.tags = tags_of(v.tags().iter().map(|t| (t.key(), t.value())));
-                s.created_at = to_chrono(v.create_time());
-                seen.push(s);
+            (found, Ok(()))
+        };
+        let volumes = async {
+            let mut found = Vec::new();
+            let mut pages = ec2.describe_volumes().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => return (found, Err(call_error("ec2:DescribeVolumes", &e))),
+                };
+                for v in page.volumes() {
+                    let Some(id) = v.volume_id() else { continue };
+                    let mut s = Seen::service(
+                        format!("arn:{p}:ec2:{region}:{account}:volume/{id}"),
+                        Some(region.to_string()),
+                    );
+                    s.tags = tags_of(v.tags().iter().map(|t| (t.key(), t.value())));
+                    s.created_at = to_chrono(v.create_time());
+                    found.push(s);
+                }
             }
-        }
-        Ok(())
+            (found, Ok(()))
+        };
+        let (a, b) = self.on_own_slots(instances, volumes).await;
+        joined(seen, a, b)
     }
 
+    /// DB instances and clusters, side by side on the job's two slots.
     async fn list_rds(&self, sdk: &SdkConfig, seen: &mut Vec<Seen>) -> Result<(), CallError> {
         let rds = aws_sdk_rds::Client::from_conf(
             aws_sdk_rds::config::Builder::from(sdk)
@@ -592,33 +688,48 @@ impl AwsConnector {
                 .build(),
         );
         let region = sdk.region().map(|r| r.to_string());
-        let mut pages = rds.describe_db_instances().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| call_error("rds:DescribeDBInstances", &e))?;
-            for db in page.db_instances() {
-                let Some(arn) = db.db_instance_arn() else {
-                    continue;
+        let instances = async {
+            let mut found = Vec::new();
+            let mut pages = rds.describe_db_instances().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => return (found, Err(call_error("rds:DescribeDBInstances", &e))),
                 };
-                let mut s = Seen::service(arn.to_string(), region.clone());
-                s.tags = tags_of(db.tag_list().iter().map(|t| (t.key(), t.value())));
-                s.created_at = to_chrono(db.instance_create_time());
-                seen.push(s);
+                for db in page.db_instances() {
+                    let Some(arn) = db.db_instance_arn() else {
+                        continue;
+                    };
+                    let mut s = Seen::service(arn.to_string(), region.clone());
+                    s.tags = tags_of(db.tag_list().iter().map(|t| (t.key(), t.value())));
+                    s.created_at = to_chrono(db.instance_create_time());
+                    found.push(s);
+                }
             }
-        }
-        let mut pages = rds.describe_db_clusters().into_paginator().send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| call_error("rds:DescribeDBClusters", &e))?;
-            for c in page.db_clusters() {
-                let Some(arn) = c.db_cluster_arn() else {
-                    continue;
+            (found, Ok(()))
+        };
+        let clusters = async {
+            let mut found = Vec::new();
+            let mut pages = rds.describe_db_clusters().into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(page) => page,
+                    Err(e) => return (found, Err(call_error("rds:DescribeDBClusters", &e))),
                 };
-                let mut s = Seen::service(arn.to_string(), region.clone());
-                s.tags = tags_of(c.tag_list().iter().map(|t| (t.key(), t.value())));
-                s.created_at = to_chrono(c.cluster_create_time());
-                seen.push(s);
+                for c in page.db_clusters() {
+                    let Some(arn) = c.db_cluster_arn() else {
+                        continue;
+                    };
+                    let mut s = Seen::service(arn.to_string(), region.clone());
+                    s.tags = tags_of(c.tag_list().iter().map(|t| (t.key(), t.value())));
+                    s.created_at = to_chrono(c.cluster_create_time());
+                    found.push(s);
+                }
             }
-        }
-        Ok(())
+            (found, Ok(()))
+        };
+        let (a, b) = self.on_own_slots(instances, clusters).await;
+        joined(seen, a, b)
     }
 
     async fn list_dynamodb(
@@ -638,21 +749,39 @@ impl AwsConnector {
             let page = page.map_err(|e| call_error("dynamodb:ListTables", &e))?;
             names.extend(page.table_names().iter().cloned());
         }
-        for name in names {
-            let out = ddb
-                .describe_table()
-                .table_name(&name)
-                .send()
-                .await
-                .map_err(|e| call_error("dynamodb:DescribeTable", &e))?;
-            let Some(t) = out.table() else { continue };
-            let Some(arn) = t.table_arn() else { continue };
-            let mut s = Seen::service(arn.to_string(), Some(region.to_string()));
-            s.created_at = to_chrono(t.creation_date_time());
-            s.replicas = table_replica_regions(t, region, &self.catalog);
-            seen.push(s);
+        // One DescribeTable per table, spread over the free slots.
+        let described = crate::budget::each(&self.jobs, names, DESCRIBE_WIDTH, |name| {
+            let ddb = &ddb;
+            async move {
+                let out = ddb
+                    .describe_table()
+                    .table_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| call_error("dynamodb:DescribeTable", &e))?;
+                let Some(t) = out.table() else {
+                    return Ok(None);
+                };
+                let Some(arn) = t.table_arn() else {
+                    return Ok(None);
+                };
+                let mut s = Seen::service(arn.to_string(), Some(region.to_string()));
+                s.created_at = to_chrono(t.creation_date_time());
+                s.replicas = table_replica_regions(t, region, &self.catalog);
+                Ok(Some(s))
+            }
+        })
+        .await;
+        let mut first_error = None;
+        for d in described {
+            match d {
+                Ok(s) => seen.extend(s),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     async fn list_lambda(
@@ -806,6 +935,17 @@ pub(crate) fn table_replica_regions(
     out.sort();
     out.dedup();
     out
+}
+
+/// Two listings of one service: everything either listed, and the first failure.
+fn joined(
+    seen: &mut Vec<Seen>,
+    a: (Vec<Seen>, Result<(), CallError>),
+    b: (Vec<Seen>, Result<(), CallError>),
+) -> Result<(), CallError> {
+    seen.extend(a.0);
+    seen.extend(b.0);
+    a.1.and(b.1)
 }
 
 fn failed(account: &str, region: &str, service: &str, err: &CallError) -> Coverage {

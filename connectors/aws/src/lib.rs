@@ -34,6 +34,7 @@
 //! [`Coverage`]: cloudcensus_core::Coverage
 
 mod arn;
+mod budget;
 mod cloudcontrol;
 mod cloudtrail;
 mod config;

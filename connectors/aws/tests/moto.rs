@@ -384,6 +384,46 @@ async fn accounts_listed_side_by_side_share_the_sources_max_concurrency() {
     );
 }
 
+/// Every call of an organization's scan counts against the source's `max_concurrency`,
+/// not only the inventory jobs: the organization listing, each member's `AssumeRole`,
+/// its bucket list and the calls a job makes side by side. A proxy in front of moto
+/// holds every request 30 ms and counts what is in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_call_of_an_organization_scan_stays_within_max_concurrency() {
+    use cloudcensus_faultproxy::{Fault, FaultProxy, Times};
+    let mgmt = fresh_account();
+    let _org = seed("organization", &mgmt);
+    let proxy = FaultProxy::start(Some(&moto())).await.unwrap();
+    proxy.inject(
+        "latency",
+        |_| true,
+        Fault::Delay(std::time::Duration::from_millis(30)),
+        Times::Always,
+    );
+    let mut cfg = org_config(&["eu-west-1", "eu-central-1"]);
+    cfg.endpoint_url = Some(proxy.url());
+    cfg.max_concurrency = 3;
+    let conn = connect_with_sdk_config(&cfg, sdk_for(&mgmt).await)
+        .await
+        .unwrap();
+    let scopes = conn.scopes().await.unwrap();
+    assert_eq!(scopes.len(), 3);
+    let listed = futures::future::join_all(scopes.iter().map(|s| scan(&conn, s))).await;
+    for (scope, (_, cov)) in scopes.iter().zip(&listed) {
+        assert!(
+            cov.iter().all(|c| c.status == CoverageStatus::Scanned),
+            "{}: {cov:?}",
+            scope.id
+        );
+    }
+    assert!(proxy.hits("latency") > 40, "{}", proxy.hits("latency"));
+    let most = proxy.max_in_flight();
+    assert!(
+        (2..=3).contains(&most),
+        "calls in flight at once: {most} (max_concurrency = 3)"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn organization_accounts_are_scopes_with_ou_path_tags_and_assumed_role_inventory() {
     let mgmt = fresh_account();

@@ -335,54 +335,73 @@ async fn resources_through(url: String, sdk: SdkConfig, max_concurrency: usize) 
     scan(&conn, &scopes[0]).await.0
 }
 
-/// The paged listings of every region are started before the buckets, which are one job
-/// each: a region's chain of pages started last would run on alone after the rest had
-/// finished. With one call at a time the order is exactly that.
+/// Jobs start longest first, since the last ones to start set the end of the scan: the
+/// tagging API's pages (a chain of dependent pages, which started last ran on alone after
+/// the rest had finished) and the buckets (a location, then tagging and replication)
+/// before the services listed in one call per region. With one call at a time the order
+/// is exact: the first page before the first bucket, every page and bucket call before
+/// the first single listing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn paged_region_listings_are_started_before_the_bucket_jobs() {
+async fn jobs_start_longest_first_paged_listings_then_buckets_then_single_listings() {
     let account = fresh_account();
     seed("estate", &account);
     let proxy = FaultProxy::start(Some(&moto())).await.unwrap();
     let res = resources_through(proxy.url(), sdk_for(&account).await, 1).await;
     assert!(res.iter().any(|r| r.id.starts_with("arn:aws:s3:::")));
     let log = proxy.requests();
-    let is_location = |r: &Request| r.target.contains("?location");
-    let is_region_listing = |r: &Request| {
+    let is_paged = |r: &Request| r.aws_operation().as_deref() == Some("GetResources");
+    let is_bucket = |r: &Request| {
+        ["?location", "?tagging", "?replication"]
+            .iter()
+            .any(|q| r.target.contains(q))
+    };
+    let is_single = |r: &Request| {
         matches!(
             r.aws_operation().as_deref(),
-            Some("GetResources" | "DescribeVolumes" | "DescribeInstances" | "ListTables")
+            Some("DescribeVolumes" | "DescribeInstances" | "ListTables")
         ) || r.path().starts_with("/2015-03-31/functions")
     };
-    let first_bucket = log
-        .iter()
-        .position(is_location)
-        .expect("a GetBucketLocation");
-    let last_listing = log
-        .iter()
-        .rposition(is_region_listing)
-        .expect("region listings");
+    let first = |f: &dyn Fn(&Request) -> bool| log.iter().position(f).expect("such a request");
+    let last = |f: &dyn Fn(&Request) -> bool| log.iter().rposition(f).expect("such a request");
     assert!(
-        last_listing < first_bucket,
-        "a region listing (request {last_listing}) after the first bucket's (request {first_bucket})"
+        first(&is_paged) < first(&is_bucket),
+        "the first bucket call (request {}) before the tagging API (request {})",
+        first(&is_bucket),
+        first(&is_paged)
     );
+    for (what, l) in [
+        ("tagging-API page", last(&is_paged)),
+        ("bucket call", last(&is_bucket)),
+    ] {
+        assert!(
+            l < first(&is_single),
+            "a {what} (request {l}) after the first single listing (request {})",
+            first(&is_single)
+        );
+    }
 }
 
-/// Every SDK client of a source (each service and region) draws on one connection pool:
-/// with two calls in flight the scan opens a handful of connections, not one or more per
-/// SDK client (16 here: seven listings in two regions, S3 and STS), which against AWS
-/// would each cost a TCP and TLS handshake. Counted by the replay server, which keeps
-/// connections alive as AWS does (moto closes each one), on a recording of the scan.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn all_sdk_clients_of_a_source_share_one_connection_pool() {
+/// A scan of the account behind `sdk` (both regions, at most `max_concurrency` calls in
+/// flight), recorded from moto once and then replayed with `latency` per request: the
+/// replay server keeps connections alive as AWS does (moto closes each one) and reports
+/// what it saw. Returns the resources of both runs, the server's stats and its timeline.
+async fn recorded_then_replayed(
+    account: &str,
+    sdk: SdkConfig,
+    latency: &str,
+    max_concurrency: usize,
+) -> (
+    Vec<Resource>,
+    Vec<Resource>,
+    serde_json::Value,
+    serde_json::Value,
+) {
     use cloudcensus_faultproxy::replay::{LatencyTable, Recordings, record, replay};
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let account = fresh_account();
-    seed("estate", &account);
-    let sdk = sdk_for(&account).await;
-    let path = std::env::temp_dir().join(format!("cc-pool-{account}.jsonl"));
+    let path = std::env::temp_dir().join(format!("cc-replayed-{account}.jsonl"));
     let _ = std::fs::remove_file(&path);
-    let scan_through = |url: String| resources_through(url, sdk.clone(), 2);
+    let scan_through = |url: String| resources_through(url, sdk.clone(), max_concurrency);
     let (tx, rx) = tokio::sync::oneshot::channel();
     let (up, out) = (moto(), path.clone());
     let recorder = tokio::spawn(async move {
@@ -393,38 +412,121 @@ async fn all_sdk_clients_of_a_source_share_one_connection_pool() {
     });
     let recorded = scan_through(format!("http://{}", rx.await.unwrap())).await;
     recorder.abort();
-    assert!(recorded.len() >= 8, "{recorded:?}");
 
     let recs = Recordings::load(std::slice::from_ref(&path)).unwrap();
+    let _ = std::fs::remove_file(&path);
     let (tx, rx) = tokio::sync::oneshot::channel();
+    let table = LatencyTable::parse(latency).unwrap();
     let server = tokio::spawn(async move {
-        replay(0, recs, LatencyTable::parse("*=5").unwrap(), move |a| {
+        replay(0, recs, table, move |a| {
             let _ = tx.send(a);
         })
         .await
     });
     let addr = rx.await.unwrap();
     let replayed = scan_through(format!("http://{addr}")).await;
-    assert_eq!(replayed.len(), recorded.len());
-
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET /__replay/stats HTTP/1.1\r\nconnection: close\r\n\r\n")
-        .await
-        .unwrap();
-    let mut got = Vec::new();
-    s.read_to_end(&mut got).await.unwrap();
+    let get = |path: &'static str| async move {
+        let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+        s.write_all(format!("GET {path} HTTP/1.1\r\nconnection: close\r\n\r\n").as_bytes())
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        s.read_to_end(&mut got).await.unwrap();
+        let text = String::from_utf8_lossy(&got).to_string();
+        let body = text
+            .split("\r\n\r\n")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    };
+    let timeline = get("/__replay/timeline").await;
+    let stats = get("/__replay/stats").await;
     server.abort();
-    let _ = std::fs::remove_file(&path);
-    let text = String::from_utf8_lossy(&got);
-    let stats: serde_json::Value =
-        serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap();
     assert_eq!(stats["misses"], 0, "{stats}");
+    (recorded, replayed, stats, timeline)
+}
+
+/// Every SDK client of a source (each service and region) draws on one connection pool:
+/// with two calls in flight the scan opens a handful of connections, not one or more per
+/// SDK client (16 here: seven listings in two regions, S3 and STS), which against AWS
+/// would each cost a TCP and TLS handshake. Counted by the replay server on a recording
+/// of the scan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_sdk_clients_of_a_source_share_one_connection_pool() {
+    let account = fresh_account();
+    seed("estate", &account);
+    let (recorded, replayed, stats, _) =
+        recorded_then_replayed(&account, sdk_for(&account).await, "*=5", 2).await;
+    assert!(recorded.len() >= 8, "{recorded:?}");
+    assert_eq!(replayed.len(), recorded.len());
     let requests = stats["requests"].as_u64().unwrap();
-    // The stats request's own connection is not the scan's.
+    // The timeline request's connection is not the scan's.
     let opened = stats["connections"].as_u64().unwrap() - 1;
     assert!(requests > 20, "{requests} requests");
     assert!(
         opened <= 4,
         "{opened} connections for {requests} requests at max_concurrency = 2"
     );
+}
+
+/// Calls that do not depend on each other are asked side by side, so that no job is a
+/// chain of them: EC2's instances and volumes, RDS's instances and clusters, and a
+/// bucket's tagging and replication (both after its location; the second on a spare
+/// slot, so the budget here leaves slots free). Read from the replay server's timeline,
+/// with 200 ms per call: one after the other would be 200 ms apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_independent_calls_are_asked_side_by_side() {
+    let account = fresh_account();
+    seed("estate", &account);
+    let (_, replayed, _, timeline) =
+        recorded_then_replayed(&account, sdk_for(&account).await, "*=200", 64).await;
+    assert!(replayed.iter().any(|r| r.id.contains(":volume/")));
+    let rows = timeline.as_array().unwrap();
+    // Arrival (ms) of the first `op` signed for `region` whose path is `path`.
+    let at = |op: &str, region: &str, path: &str| {
+        rows.iter()
+            .find(|r| r[2] == op && r[3] == region && r[4] == path)
+            .map(|r| r[0].as_u64().unwrap() / 1000)
+            .unwrap_or_else(|| panic!("no {op} in {region} for {path}: {timeline}"))
+    };
+    for region in REGIONS {
+        for (a, b) in [
+            ("ec2:DescribeInstances", "ec2:DescribeVolumes"),
+            ("rds:DescribeDBInstances", "rds:DescribeDBClusters"),
+        ] {
+            let (ta, tb) = (at(a, region, "/"), at(b, region, "/"));
+            assert!(
+                ta.abs_diff(tb) < 100,
+                "{region}: {a} at {ta} ms, {b} at {tb} ms"
+            );
+        }
+    }
+    let buckets: BTreeSet<&str> = rows
+        .iter()
+        .filter(|r| r[2] == "s3:GetBucketReplication")
+        .map(|r| r[4].as_str().unwrap())
+        .collect();
+    assert!(buckets.len() >= 5, "{buckets:?}");
+    for path in buckets {
+        let find = |op: &str| {
+            rows.iter()
+                .find(|r| r[2] == op && r[4] == path)
+                .map(|r| r[0].as_u64().unwrap() / 1000)
+                .unwrap_or_else(|| panic!("no {op} for {path}: {timeline}"))
+        };
+        let (location, tagging, replication) = (
+            find("s3:GetBucketLocation"),
+            find("s3:GetBucketTagging"),
+            find("s3:GetBucketReplication"),
+        );
+        assert!(
+            tagging >= location + 200,
+            "{path}: tagging before its location"
+        );
+        assert!(
+            tagging.abs_diff(replication) < 100,
+            "{path}: tagging at {tagging} ms, replication at {replication} ms"
+        );
+    }
 }
