@@ -59,7 +59,7 @@ def region_listing(job):
     found = []
     if what == "tagging":
         tag = client("resourcegroupstaggingapi", region)
-        for page in tag.get_paginator("get_resources").paginate(ResourcesPerPage=100):
+        for page in tag.get_paginator("get_resources").paginate(ResourcesPerPage=100, TagsPerPage=500):
             found += [m["ResourceARN"] for m in page["ResourceTagMappingList"]]
     elif what == "ec2":
         ec2 = client("ec2", region)

@@ -51,6 +51,11 @@ impl Service {
     }
 }
 
+/// The tagging API's largest page: `ResourcesPerPage` (at most 100) and `TagsPerPage`
+/// (100–500; a server that applies a tag limit when not asked ends pages at 100 tags).
+const TAGGING_RESOURCES_PER_PAGE: i32 = 100;
+const TAGGING_TAGS_PER_PAGE: i32 = 500;
+
 /// At most this many DescribeTable calls of one region at once, on spare slots.
 const DESCRIBE_WIDTH: usize = 16;
 
@@ -593,9 +598,12 @@ impl AwsConnector {
                 .interceptor(self.recorder.clone())
                 .build(),
         );
+        // The largest pages the API gives (1–100 resources, 100–500 tags a page): its
+        // pages depend on each other, one round trip each.
         let mut pages = client
             .get_resources()
-            .resources_per_page(100)
+            .resources_per_page(TAGGING_RESOURCES_PER_PAGE)
+            .tags_per_page(TAGGING_TAGS_PER_PAGE)
             .into_paginator()
             .send();
         while let Some(page) = pages.next().await {

@@ -2,7 +2,7 @@
 
 Test setup only: these are write calls against the emulator, never made by the
 connector. Usage: python3 seed_moto.py ENDPOINT SCENARIO ACCOUNT_ID
-Scenarios: estate, enabled, organization, iam-user.
+Scenarios: estate, enabled, organization, iam-users, tagged-volumes.
 """
 
 import io
@@ -165,6 +165,23 @@ def organization():
     return {"org_id": org_id, "root": root, "ou": ou, "member": member, "other": other}
 
 
+def tagged_volumes():
+    """120 volumes in eu-west-1, three tags each: more tags than one page of 100."""
+    kw = creds_for(ACCOUNT)
+    ec2 = boto3.client("ec2", region_name="eu-west-1", **kw)
+    for i in range(120):
+        ec2.create_volume(
+            AvailabilityZone="eu-west-1a",
+            Size=1,
+            TagSpecifications=[{"ResourceType": "volume", "Tags": [
+                {"Key": "verwerking", "Value": f"VA-{i:04d}"},
+                {"Key": "eigenaar", "Value": "team-a"},
+                {"Key": "omgeving", "Value": "productie"},
+            ]}],
+        )
+    return {"volumes": 120}
+
+
 def iam_users():
     """Two IAM users in ACCOUNT: one with iam-policy.json, one with it minus RDS."""
     import os
@@ -199,7 +216,8 @@ def iam_users():
     return out
 
 
-SCENARIOS = {"estate": estate, "enabled": enabled, "organization": organization, "iam-users": iam_users}
+SCENARIOS = {"estate": estate, "enabled": enabled, "organization": organization,
+             "iam-users": iam_users, "tagged-volumes": tagged_volumes}
 
 if __name__ == "__main__":
     print(json.dumps(SCENARIOS[SCENARIO]()))

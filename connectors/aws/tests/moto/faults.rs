@@ -335,6 +335,31 @@ async fn resources_through(url: String, sdk: SdkConfig, max_concurrency: usize) 
     scan(&conn, &scopes[0]).await.0
 }
 
+/// The tagging API is asked for the largest pages it gives: 100 resources and 500 tags
+/// a page (`ResourcesPerPage`, `TagsPerPage`; the API reference allows 1–100 and
+/// 100–500). Its pages depend on each other, so a region's listing takes one round trip
+/// per page; moto, like any server that applies the tag limit when it is not asked,
+/// otherwise ends a page at 100 tags: 33 volumes with three tags each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tagging_api_is_asked_for_its_largest_pages() {
+    let account = fresh_account();
+    seed("tagged-volumes", &account);
+    let proxy = FaultProxy::start(Some(&moto())).await.unwrap();
+    let res = resources_through(proxy.url(), sdk_for(&account).await, 4).await;
+    let volumes: Vec<&Resource> = res.iter().filter(|r| r.id.contains(":volume/")).collect();
+    assert_eq!(volumes.len(), 120);
+    assert!(volumes.iter().all(|v| v.tags.len() == 3), "{volumes:?}");
+    let pages = proxy
+        .requests()
+        .iter()
+        .filter(|r| op_in("GetResources", "eu-west-1")(r))
+        .count();
+    assert_eq!(
+        pages, 2,
+        "tagging-API pages for 120 tagged volumes in eu-west-1"
+    );
+}
+
 /// Jobs start longest first, since the last ones to start set the end of the scan: the
 /// tagging API's pages (a chain of dependent pages, which started last ran on alone after
 /// the rest had finished) and the buckets (a location, then tagging and replication)
