@@ -31,7 +31,9 @@ pub(crate) fn spare_slots(budget: &Arc<Semaphore>, want: usize) -> Vec<OwnedSema
 
 /// Runs `a` and `b`: `a` at once on the slot the caller holds, `b` beside it as soon as
 /// a spare slot falls free, or after `a` on the caller's slot if none has by then. The
-/// wait for a spare slot ends when `a` does, so it never holds up the caller.
+/// wait for a spare slot ends when `a` does, so it never holds up the caller; and the
+/// spare slot goes back as soon as either call ends, so the one still running counts on
+/// the caller's slot and no slot sits idle until the other ends.
 pub(crate) async fn both<A, B>(
     budget: &Arc<Semaphore>,
     a: impl Future<Output = A>,
@@ -41,16 +43,24 @@ pub(crate) async fn both<A, B>(
     let a = a.fuse();
     let spare = budget.clone().acquire_owned().fuse();
     futures::pin_mut!(a, spare);
-    futures::select_biased! {
-        slot = spare => {
-            let slot = slot.ok();
-            futures::join!(a, async move {
-                let out = b.await;
-                drop(slot);
-                out
-            })
+    let slot = futures::select_biased! {
+        slot = spare => slot.ok(),
+        out = a => return (out, b.await),
+    };
+    let b = b.fuse();
+    futures::pin_mut!(b);
+    let mut slot = slot;
+    let (mut a_out, mut b_out) = (None, None);
+    while a_out.is_none() || b_out.is_none() {
+        futures::select_biased! {
+            out = a => a_out = Some(out),
+            out = b => b_out = Some(out),
         }
-        out = a => (out, b.await),
+        slot.take();
+    }
+    match (a_out, b_out) {
+        (Some(a), Some(b)) => (a, b),
+        _ => unreachable!("the loop ends when both calls have ended"),
     }
 }
 
@@ -163,5 +173,30 @@ mod tests {
         assert_eq!(calls.most.load(Ordering::SeqCst), 2);
         drop(mine);
         assert_eq!(budget.available_permits(), 2, "every slot given back");
+    }
+
+    #[tokio::test]
+    async fn the_spare_slot_goes_back_when_the_first_of_the_two_calls_ends() {
+        let budget = Arc::new(Semaphore::new(2));
+        let _mine = budget.clone().acquire_owned().await.unwrap();
+        let (go_on, b_may_end) = tokio::sync::oneshot::channel::<()>();
+        let a = tokio::time::sleep(Duration::from_millis(10));
+        let b = async {
+            b_may_end.await.ok();
+        };
+        // While `b` still runs after `a` has ended, one call is in flight: the caller's
+        // slot is enough for it, so the spare one is free for the next job.
+        let look = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let free = budget.available_permits();
+            go_on.send(()).ok();
+            free
+        };
+        let (((), ()), free) = futures::join!(both(&budget, a, b), look);
+        assert_eq!(
+            free, 1,
+            "the spare slot is given back while b runs on alone"
+        );
+        assert_eq!(budget.available_permits(), 1, "and nothing else is held");
     }
 }
