@@ -47,16 +47,29 @@ pub(crate) async fn both<A, B>(
         slot = spare => slot.ok(),
         out = a => return (out, b.await),
     };
+    join_giving_back(a, b, slot).await
+}
+
+/// Runs `a` and `b` side by side on two slots, `spare` being one of them, and gives
+/// `spare` back as soon as the first of the two ends: the one still running needs one
+/// slot, not two, and the freed one goes to the next job at once.
+pub(crate) async fn join_giving_back<A, B, G>(
+    a: impl Future<Output = A>,
+    b: impl Future<Output = B>,
+    spare: Option<G>,
+) -> (A, B) {
+    use futures::FutureExt;
+    let a = a.fuse();
     let b = b.fuse();
-    futures::pin_mut!(b);
-    let mut slot = slot;
+    futures::pin_mut!(a, b);
+    let mut spare = spare;
     let (mut a_out, mut b_out) = (None, None);
     while a_out.is_none() || b_out.is_none() {
         futures::select_biased! {
             out = a => a_out = Some(out),
             out = b => b_out = Some(out),
         }
-        slot.take();
+        drop(spare.take());
     }
     match (a_out, b_out) {
         (Some(a), Some(b)) => (a, b),
@@ -198,5 +211,30 @@ mod tests {
             "the spare slot is given back while b runs on alone"
         );
         assert_eq!(budget.available_permits(), 1, "and nothing else is held");
+    }
+
+    #[tokio::test]
+    async fn a_job_on_two_slots_gives_one_back_when_its_first_call_ends() {
+        let budget = Semaphore::new(2);
+        let mut slots = budget.acquire_many(2).await.unwrap();
+        let second = slots.split(1);
+        let (go_on, b_may_end) = tokio::sync::oneshot::channel::<()>();
+        let a = tokio::time::sleep(Duration::from_millis(10));
+        let b = async {
+            b_may_end.await.ok();
+        };
+        let look = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let free = budget.available_permits();
+            go_on.send(()).ok();
+            free
+        };
+        let (((), ()), free) = futures::join!(join_giving_back(a, b, second), look);
+        assert_eq!(
+            free, 1,
+            "one slot is free while the second call runs on alone"
+        );
+        drop(slots);
+        assert_eq!(budget.available_permits(), 2);
     }
 }

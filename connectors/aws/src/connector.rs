@@ -512,8 +512,8 @@ impl AwsConnector {
             Ok::<_, ConnectorError>(accounts)
         };
         let (described, listed) = {
-            let _slots = self.jobs.acquire_many(self.pair_width()).await;
-            self.on_own_slots(describe, list).await
+            let slots = self.jobs.acquire_many(self.pair_width()).await;
+            self.on_own_slots(slots, describe, list).await
         };
         let org_id = described?
             .organization
@@ -534,7 +534,7 @@ impl AwsConnector {
                         !self.cfg.include_ous.is_empty() || !self.cfg.exclude_ous.is_empty();
                     let side_by_side = !ou_filter && self.pair_width() == 2;
                     // The source's budget of calls in flight holds here too.
-                    let _slots = self
+                    let slots = self
                         .jobs
                         .acquire_many(if side_by_side { 2 } else { 1 })
                         .await;
@@ -552,10 +552,13 @@ impl AwsConnector {
                         let tags = self.account_tags(&org, &id).await;
                         (path, tags)
                     } else {
-                        let (path, tags) = futures::join!(
-                            self.parents_of(&org, &id),
-                            self.account_tags(&org, &id)
-                        );
+                        let (path, tags) = self
+                            .on_own_slots(
+                                slots,
+                                self.parents_of(&org, &id),
+                                self.account_tags(&org, &id),
+                            )
+                            .await;
                         (path?, tags)
                     };
                     let mut parents: Vec<String> =

@@ -161,17 +161,23 @@ impl AwsConnector {
         if self.cfg.max_concurrency >= 2 { 2 } else { 1 }
     }
 
-    /// Runs `a` and `b` on the [`Self::pair_width`] slots their caller holds: side by
-    /// side, or one after the other when the budget is a single slot.
+    /// Runs `a` and `b` on the [`Self::pair_width`] slots their caller holds (`slots`):
+    /// side by side, giving one slot back when the first ends, or one after the other
+    /// when they hold a single slot (a budget of one).
     pub(crate) async fn on_own_slots<A, B>(
         &self,
+        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
         a: impl std::future::Future<Output = A>,
         b: impl std::future::Future<Output = B>,
     ) -> (A, B) {
-        if self.cfg.max_concurrency >= 2 {
-            futures::join!(a, b)
-        } else {
-            (a.await, b.await)
+        let mut slots = slots.ok();
+        let second = slots
+            .as_mut()
+            .filter(|s| s.num_permits() >= 2)
+            .and_then(|s| s.split(1));
+        match second {
+            Some(second) => crate::budget::join_giving_back(a, b, Some(second)).await,
+            None => (a.await, b.await),
         }
     }
 
@@ -209,11 +215,11 @@ impl AwsConnector {
             let s3 = &s3;
             futures::stream::iter(jobs)
                 .map(move |job| async move {
-                    let _slots = self.jobs.acquire_many(self.slots_of(&job)).await;
+                    let slots = self.jobs.acquire_many(self.slots_of(&job)).await;
                     match job {
                         Job::Bucket(name) => self.bucket(account, sdk, s3, &name).await,
                         Job::Region(svc, region) => {
-                            self.region_service(account, sdk, svc, &region).await
+                            self.region_service(account, sdk, svc, &region, slots).await
                         }
                         Job::CloudControl(ty, children, region) => {
                             self.cloud_control_type(account, sdk, ty, &children, &region)
@@ -570,13 +576,16 @@ impl AwsConnector {
         sdk: &SdkConfig,
         svc: Service,
         region: &str,
+        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
     ) -> Outcome {
         let rsdk = self.region_sdk(sdk, region);
         let mut seen = Vec::new();
+        // EC2 and RDS jobs hold two slots (`slots_of`) for their two listings; the
+        // others hold their one slot until they end.
         let result = match svc {
             Service::Tagging => self.list_tagging(&rsdk, &mut seen).await,
-            Service::Ec2 => self.list_ec2(account, region, sdk, &mut seen).await,
-            Service::Rds => self.list_rds(&rsdk, &mut seen).await,
+            Service::Ec2 => self.list_ec2(account, region, sdk, slots, &mut seen).await,
+            Service::Rds => self.list_rds(&rsdk, slots, &mut seen).await,
             Service::DynamoDb => self.list_dynamodb(region, &rsdk, &mut seen).await,
             Service::Lambda => self.list_lambda(region, &rsdk, &mut seen).await,
             Service::Efs => self.list_efs(account, region, &rsdk, &mut seen).await,
@@ -635,6 +644,7 @@ impl AwsConnector {
         account: &str,
         region: &str,
         sdk: &SdkConfig,
+        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
         seen: &mut Vec<Seen>,
     ) -> Result<(), CallError> {
         let ec2 = self.ec2(sdk, region);
@@ -684,12 +694,17 @@ impl AwsConnector {
             }
             (found, Ok(()))
         };
-        let (a, b) = self.on_own_slots(instances, volumes).await;
+        let (a, b) = self.on_own_slots(slots, instances, volumes).await;
         joined(seen, a, b)
     }
 
     /// DB instances and clusters, side by side on the job's two slots.
-    async fn list_rds(&self, sdk: &SdkConfig, seen: &mut Vec<Seen>) -> Result<(), CallError> {
+    async fn list_rds(
+        &self,
+        sdk: &SdkConfig,
+        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        seen: &mut Vec<Seen>,
+    ) -> Result<(), CallError> {
         let rds = aws_sdk_rds::Client::from_conf(
             aws_sdk_rds::config::Builder::from(sdk)
                 .interceptor(self.recorder.clone())
@@ -736,7 +751,7 @@ impl AwsConnector {
             }
             (found, Ok(()))
         };
-        let (a, b) = self.on_own_slots(instances, clusters).await;
+        let (a, b) = self.on_own_slots(slots, instances, clusters).await;
         joined(seen, a, b)
     }
 
