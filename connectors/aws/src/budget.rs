@@ -13,9 +13,12 @@
 use std::future::Future;
 
 use futures::StreamExt;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 use std::sync::Arc;
+
+/// The slots a job waited for (`Semaphore::acquire_many`; the budget is never closed).
+pub(crate) type Slots<'a> = Result<SemaphorePermit<'a>, AcquireError>;
 
 /// Up to `want` slots that are free right now (none while other jobs wait for one).
 pub(crate) fn spare_slots(budget: &Arc<Semaphore>, want: usize) -> Vec<OwnedSemaphorePermit> {
@@ -188,23 +191,36 @@ mod tests {
         assert_eq!(budget.available_permits(), 2, "every slot given back");
     }
 
-    #[tokio::test]
-    async fn the_spare_slot_goes_back_when_the_first_of_the_two_calls_ends() {
-        let budget = Arc::new(Semaphore::new(2));
-        let _mine = budget.clone().acquire_owned().await.unwrap();
+    /// `a` ends after 10 ms, `b` only once `look` has counted the free slots at 200 ms
+    /// (what `look` returns): a moment when `b` runs on alone.
+    fn b_runs_on_alone(
+        budget: &Semaphore,
+    ) -> (
+        impl Future<Output = ()>,
+        impl Future<Output = ()>,
+        impl Future<Output = usize> + '_,
+    ) {
         let (go_on, b_may_end) = tokio::sync::oneshot::channel::<()>();
         let a = tokio::time::sleep(Duration::from_millis(10));
         let b = async {
             b_may_end.await.ok();
         };
-        // While `b` still runs after `a` has ended, one call is in flight: the caller's
-        // slot is enough for it, so the spare one is free for the next job.
-        let look = async {
+        let look = async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
             let free = budget.available_permits();
             go_on.send(()).ok();
             free
         };
+        (a, b, look)
+    }
+
+    #[tokio::test]
+    async fn the_spare_slot_goes_back_when_the_first_of_the_two_calls_ends() {
+        let budget = Arc::new(Semaphore::new(2));
+        let _mine = budget.clone().acquire_owned().await.unwrap();
+        // While `b` still runs after `a` has ended, one call is in flight: the caller's
+        // slot is enough for it, so the spare one is free for the next job.
+        let (a, b, look) = b_runs_on_alone(&budget);
         let (((), ()), free) = futures::join!(both(&budget, a, b), look);
         assert_eq!(
             free, 1,
@@ -218,17 +234,7 @@ mod tests {
         let budget = Semaphore::new(2);
         let mut slots = budget.acquire_many(2).await.unwrap();
         let second = slots.split(1);
-        let (go_on, b_may_end) = tokio::sync::oneshot::channel::<()>();
-        let a = tokio::time::sleep(Duration::from_millis(10));
-        let b = async {
-            b_may_end.await.ok();
-        };
-        let look = async {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            let free = budget.available_permits();
-            go_on.send(()).ok();
-            free
-        };
+        let (a, b, look) = b_runs_on_alone(&budget);
         let (((), ()), free) = futures::join!(join_giving_back(a, b, second), look);
         assert_eq!(
             free, 1,

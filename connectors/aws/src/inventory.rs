@@ -166,7 +166,7 @@ impl AwsConnector {
     /// when they hold a single slot (a budget of one).
     pub(crate) async fn on_own_slots<A, B>(
         &self,
-        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        slots: crate::budget::Slots<'_>,
         a: impl std::future::Future<Output = A>,
         b: impl std::future::Future<Output = B>,
     ) -> (A, B) {
@@ -576,7 +576,7 @@ impl AwsConnector {
         sdk: &SdkConfig,
         svc: Service,
         region: &str,
-        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        slots: crate::budget::Slots<'_>,
     ) -> Outcome {
         let rsdk = self.region_sdk(sdk, region);
         let mut seen = Vec::new();
@@ -644,7 +644,7 @@ impl AwsConnector {
         account: &str,
         region: &str,
         sdk: &SdkConfig,
-        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        slots: crate::budget::Slots<'_>,
         seen: &mut Vec<Seen>,
     ) -> Result<(), CallError> {
         let ec2 = self.ec2(sdk, region);
@@ -702,7 +702,7 @@ impl AwsConnector {
     async fn list_rds(
         &self,
         sdk: &SdkConfig,
-        slots: Result<tokio::sync::SemaphorePermit<'_>, tokio::sync::AcquireError>,
+        slots: crate::budget::Slots<'_>,
         seen: &mut Vec<Seen>,
     ) -> Result<(), CallError> {
         let rds = aws_sdk_rds::Client::from_conf(
